@@ -1,0 +1,4 @@
+"""conv ops (see docs/OPS.md)."""
+
+from .._np import np
+from .registry import op

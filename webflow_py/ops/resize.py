@@ -1,0 +1,4 @@
+"""resize ops (see docs/OPS.md)."""
+
+from .._np import np
+from .registry import op
