@@ -1,3 +1,9 @@
-"""webflow: Python-trained models in the browser. The runtime: format, op set, executor, backends."""
+"""webflow: Python-trained models in the browser. The runtime: format, op set, executor, backends.
+
+Needs only the standard library; numpy is used when present (the numpy backend).
+"""
 
 __version__ = "0.1.0"
+
+from .errors import WebflowError  # noqa: E402,F401
+from .model import Model, load  # noqa: E402,F401

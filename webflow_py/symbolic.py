@@ -102,6 +102,19 @@ class Sym:
     def __index__(self):
         raise ShapeError(f"symbolic dim {self} used where a concrete size is needed")
 
+    def evaluate(self, env):
+        """The value for concrete dims {name: int}."""
+        total = 0
+        for m, c in self.terms.items():
+            for name in m:
+                c *= env[name]
+            total += c
+        return total
+
+    @property
+    def names(self):
+        return {n for m in self.terms for n in m}
+
     def __repr__(self):
         parts = []
         for m, c in sorted(self.terms.items(), key=lambda kv: (-len(kv[0]), kv[0])):

@@ -60,8 +60,9 @@ class InputSpec:
 class OpDef:
     """One op: spec (inputs, outputs, attributes), numpy reference, shape rule, dtype rule."""
 
-    def __init__(self, name, inputs, outputs, reference, dtype=None, host=(), fusable=False, doc=None, family=None):
+    def __init__(self, name, inputs, outputs, reference, dtype=None, host=(), fusable=False, shape_only=False, doc=None, family=None):
         self.name = name
+        self.shape_only = shape_only  # output depends on input shapes only (Shape, Size): always known at plan time
         self.inputs = [InputSpec(t, host) for t in inputs.split()]
         self.outputs = outputs.split()
         self.reference = reference
@@ -171,11 +172,11 @@ def _describe(metas):
     return ", ".join("-" if m is None else f"{m.dtype}{list(m.shape)}" for m in metas)
 
 
-def op(inputs, outputs="Y", *, dtype=None, host=(), fusable=False):
+def op(inputs, outputs="Y", *, dtype=None, host=(), fusable=False, shape_only=False):
     """Decorator that turns a numpy reference into a registered op."""
 
     def wrap(fn):
-        return register(OpDef(fn.__name__, inputs, outputs, fn, dtype=dtype, host=host, fusable=fusable))
+        return register(OpDef(fn.__name__, inputs, outputs, fn, dtype=dtype, host=host, fusable=fusable, shape_only=shape_only))
 
     return wrap
 

@@ -1,0 +1,110 @@
+"""webflow.converter: trained models → model.json + weight shards.
+
+    from webflow.converter import convert
+    convert("model.onnx", "out/model", quantize="float16")
+"""
+
+import hashlib
+import json
+import os
+import time
+from collections import Counter
+
+from webflow import __version__
+from webflow.errors import ConversionError, WebflowError
+from webflow.graph import TensorInfo
+from webflow.model import check_ops
+from webflow.ops import Meta
+from webflow.planner import make_plan
+from webflow.weights import DEFAULT_SHARD_SIZE
+
+from . import passes
+from .writer import write_model
+
+
+def _sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def detect_format(src):
+    src = os.fspath(src)
+    if src.endswith(".onnx"):
+        return "onnx"
+    raise ConversionError(f"{src}: unknown source format (supported: .onnx)")
+
+
+def import_graph(src, log=print):
+    """Read a source model into a webflow Graph (constants as numpy arrays)."""
+    fmt = detect_format(src)
+    if not os.path.exists(src):
+        raise ConversionError(f"{src}: file not found")
+    from .frontends import onnx as onnx_frontend
+
+    model = onnx_frontend.load(src)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+    graph = onnx_frontend.import_model(model, src)
+    return graph, {"source_format": fmt, "opset": opset, "source_producer": f"{model.producer_name} {model.producer_version}".strip()}
+
+
+def infer_shapes(graph):
+    """Output shapes with symbolic dims, from the op set's own shape rules."""
+    metas = {t.name: Meta(t.shape, t.dtype) for t in graph.inputs}
+
+    def const_meta(name, need_value):
+        a = graph.constants[name]
+        return Meta(a.shape, "bool" if a.dtype.name == "bool" else a.dtype.name, a.reshape(-1).tolist() if need_value else None)
+
+    plan = make_plan(graph, graph.topo_order(), metas, const_meta, fold=None, lifetimes=False)
+    return plan.metas
+
+
+def convert(src, out_dir, quantize=None, shard_size=DEFAULT_SHARD_SIZE, log=print, show_progress=None):
+    """Convert `src` into `out_dir`; returns the report (also written as report.json)."""
+    t0 = time.monotonic()
+    log(f"converting {src}")
+    graph, producer = import_graph(src, log)
+    ops_before = Counter(n.op for n in graph.nodes)
+    stats = passes.run_all(graph, log)
+    check_ops(graph)
+    warnings = []
+    try:
+        metas = infer_shapes(graph)
+        graph.outputs = [TensorInfo(o.name, metas[o.name].dtype, metas[o.name].shape) for o in graph.outputs]
+    except WebflowError as e:
+        warnings.append(f"shapes are only known when the plan is made (numpy backend); the browser backend needs them at conversion: {e}")
+        log(f"  warning: {warnings[-1]}")
+    producer = {"tool": "webflow", "version": __version__, **producer, "source_sha256": _sha256(src)}
+    spec = write_model(graph, out_dir, quantize, shard_size, producer, show_progress=show_progress)
+    report = build_report(spec, ops_before, stats, warnings, quantize)
+    report["seconds"] = round(time.monotonic() - t0, 3)
+    with open(os.path.join(out_dir, "report.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    log(f"wrote {out_dir}: {len(graph.nodes)} nodes, {report['parameters']:,} parameters, "
+        f"{report['weight_bytes'] / 1e6:.2f} MB in {len(spec.shards)} shard(s)")
+    return report
+
+
+def build_report(spec, ops_before, stats, warnings, quantize):
+    from webflow.format import stored_nbytes
+
+    by_dtype = Counter()
+    params = 0
+    for e in spec.weights.values():
+        by_dtype[e.storage or e.dtype] += stored_nbytes(e) if e.value is None else 0
+        if e.dtype.startswith("float"):
+            params += e.size
+    return {
+        "ops_before": dict(sorted(ops_before.items())),
+        "ops_after": dict(sorted(Counter(n.op for n in spec.graph.nodes).items())),
+        "passes": stats,
+        "parameters": params,
+        "quantize": quantize,
+        "bytes_per_dtype": dict(by_dtype),
+        "weight_bytes": sum(s.nbytes for s in spec.shards),
+        "shards": [{"file": s.file, "bytes": s.nbytes} for s in spec.shards],
+        "warnings": warnings,
+    }

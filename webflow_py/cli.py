@@ -1,0 +1,174 @@
+"""The `webflow` command: convert, run, verify, info."""
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+
+from .errors import InputError, WebflowError
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]?i?B?)?\s*$", re.I)
+
+
+def parse_size(text):
+    """'4MB', '512KiB', '1048576' -> bytes (KB/MB are 1024-based, as shard sizes usually are)."""
+    m = _SIZE.match(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 4MB, 512KB, 1048576)")
+    unit = (m.group(2) or "").upper().rstrip("B").rstrip("I")
+    return int(float(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[unit])
+
+
+def _load_inputs(specs, model_inputs):
+    """--input NAME=FILE.npy (or a bare FILE.npy for a one-input model) -> {name: array}."""
+    import numpy as np
+
+    feeds = {}
+    for spec in specs or []:
+        name, sep, path = spec.partition("=")
+        if not sep:
+            if len(model_inputs) != 1:
+                raise InputError(f"--input {spec}: the model has {len(model_inputs)} inputs "
+                                 f"({', '.join(t.name for t in model_inputs)}); write --input NAME=FILE.npy")
+            name, path = model_inputs[0].name, spec
+        try:
+            feeds[name] = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            raise InputError(f"--input {spec}: cannot read {path}: {e}") from None
+    return feeds
+
+
+def _parse_dims(specs):
+    dims = {}
+    for spec in specs or []:
+        name, sep, size = spec.partition("=")
+        if not sep or not size.isdigit():
+            raise InputError(f"--dim {spec}: expected NAME=SIZE, e.g. batch=4")
+        dims[name] = int(size)
+    return dims
+
+
+def cmd_convert(args):
+    from webflow.converter import convert
+
+    convert(args.src, args.out_dir, quantize=args.quantize, shard_size=args.shard_size)
+
+
+def cmd_run(args):
+    import numpy as np
+    import webflow
+
+    model = webflow.load(args.model_dir, backend=args.backend)
+    feeds = _load_inputs(args.input, model.inputs)
+    outputs = model.predict(feeds)
+    np.savez(args.output, **outputs)
+    for name, y in outputs.items():
+        print(f"{name}: {y.dtype} {list(y.shape)}")
+    print(f"wrote {args.output}")
+
+
+def cmd_verify(args):
+    import webflow
+    from webflow.converter import convert
+    from webflow.converter.verify import compare, random_inputs, source_runtime
+
+    with tempfile.TemporaryDirectory() as tmp:
+        convert(args.src, tmp, quantize=args.quantize, log=lambda *a: None)
+        model = webflow.load(tmp, backend=args.backend)
+        feeds = _load_inputs(args.input, model.inputs)
+        missing = [t for t in model.inputs if t.name not in feeds]
+        feeds.update(random_inputs(missing, _parse_dims(args.dim)))
+        want = source_runtime(args.src)(feeds)
+        got = model.predict(feeds)
+    rows = compare(got, want, args.atol, args.rtol)
+    print(f"{'output':<24} {'max abs err':>12} {'max rel err':>12}  result")
+    for name, a, r, ok, note in rows:
+        print(f"{name:<24} {a:12.3g} {r:12.3g}  {'ok' if ok else 'FAIL'} {note}")
+    bad = [r for r in rows if not r[3]]
+    if bad:
+        print(f"{len(bad)} output(s) beyond atol={args.atol} rtol={args.rtol}")
+        return 1
+    print(f"all {len(rows)} output(s) within atol={args.atol} rtol={args.rtol}")
+    return 0
+
+
+def cmd_info(args):
+    from collections import Counter
+
+    from .format import FORMAT_NAME, FORMAT_VERSION, stored_nbytes
+    from .loader import as_loader
+    from .model import read_spec
+
+    spec = read_spec(as_loader(args.model_dir))
+    g = spec.graph
+    src = spec.producer.get("source_format", "?")
+    print(f"model: {args.model_dir}  (format {FORMAT_NAME} v{FORMAT_VERSION}, converted from {src})")
+    print("inputs:")
+    for t in g.inputs:
+        print(f"  {t.describe()}")
+    print("outputs:")
+    for t in g.outputs:
+        print(f"  {t.describe()}")
+    print(f"ops ({len(g.nodes)} nodes):")
+    for op, n in sorted(Counter(n.op for n in g.nodes).items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {op:<24} {n}")
+    by = Counter()
+    params = 0
+    for e in g.constants.values():
+        by[e.storage or e.dtype] += stored_nbytes(e) if e.value is None else 0
+        params += e.size if e.dtype.startswith("float") else 0
+    print(f"parameters: {params:,}")
+    print("weight bytes by stored dtype: " + ", ".join(f"{k} {v:,}" for k, v in sorted(by.items())))
+    print(f"shards ({len(spec.shards)}):")
+    for s in spec.shards:
+        print(f"  {s.file}  {s.nbytes:,} bytes  sha256 {s.sha256[:16]}...")
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="webflow", description="Trained models → the web browser.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("convert", help="convert a model (.onnx) into model.json + weight shards")
+    c.add_argument("src")
+    c.add_argument("out_dir")
+    c.add_argument("--quantize", choices=["float16", "int8"])
+    c.add_argument("--shard-size", type=parse_size, default="4MB", help="bytes per weight shard (default 4MB)")
+    c.set_defaults(fn=cmd_convert)
+
+    r = sub.add_parser("run", help="run a converted model on .npy inputs, save outputs as .npz")
+    r.add_argument("model_dir")
+    r.add_argument("--input", action="append", metavar="NAME=FILE.npy")
+    r.add_argument("--backend", default="numpy", choices=["numpy"])
+    r.add_argument("--output", required=True, metavar="OUT.npz")
+    r.set_defaults(fn=cmd_run)
+
+    v = sub.add_parser("verify", help="convert, run webflow and the source runtime, compare outputs")
+    v.add_argument("src")
+    v.add_argument("--input", action="append", metavar="NAME=FILE.npy")
+    v.add_argument("--dim", action="append", metavar="NAME=SIZE", help="size of a symbolic dim for random inputs (default 2)")
+    v.add_argument("--atol", type=float, default=1e-4)
+    v.add_argument("--rtol", type=float, default=1e-3)
+    v.add_argument("--quantize", choices=["float16", "int8"])
+    v.add_argument("--backend", default="numpy", choices=["numpy"])
+    v.set_defaults(fn=cmd_verify)
+
+    i = sub.add_parser("info", help="inputs, outputs, ops, parameters and shards of a converted model")
+    i.add_argument("model_dir")
+    i.set_defaults(fn=cmd_info)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args) or 0
+    except WebflowError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
