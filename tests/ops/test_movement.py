@@ -88,6 +88,7 @@ CASES = [
     Case("Gather", [f32(2, 3, 7), np.array([6, 0, -2], np.int32)], {"axis": -1}, id="axis-last-int32"),
     Case("Gather", [ints(3, 4, dtype=np.int64), np.array(1, np.int64)], {"axis": 1}, id="scalar-index"),
     Case("Gather", [f32(3, 4), np.zeros((0,), np.int64)], id="empty-indices"),
+    Case("Gather", [bools(4, 3), i64(-1, 0)], id="bool"),
     Case("Gather", [i64(2, 3, 5), i64(2, 0)], id="shape-chain"),
     Case("GatherElements", [f32(3, 4), rng.integers(-3, 3, (2, 4)).astype(np.int64)], id="axis0"),
     Case("GatherElements", [f32(2, 3, 5), rng.integers(-5, 5, (2, 2, 7)).astype(np.int64)], {"axis": -1}, id="neg-axis"),
@@ -104,6 +105,7 @@ CASES = [
     Case("Tile", [f32(2, 3), i64(2, 3)], id="2d"),
     Case("Tile", [ints(2, 1, 3), i64(1, 4, 2)], id="int"),
     Case("Tile", [f32(2, 3), i64(1, 0)], id="zero"),
+    Case("Tile", [bools(3, 1), i64(2, 5)], id="bool"),
     # Pad
     Case("Pad", [f32(1, 2, 3, 5), i64(0, 0, 1, 2, 0, 0, 2, 1), np.array(1.5, np.float32)], id="constant"),
     Case("Pad", [f32(3, 5), i64(-1, 2, 1, -2)], id="constant-crop"),
@@ -117,6 +119,8 @@ CASES = [
     Case("Pad", [f32(2, 4), i64(0, 9, 0, 6)], {"mode": "wrap"}, id="wrap-beyond"),
     Case("Pad", [f32(2, 4), i64(0, 9, 0, 6)], {"mode": "edge"}, id="edge-beyond"),
     Case("Pad", [ints(3, 4), i64(2, 1, 1, 2)], {"mode": "edge"}, id="edge-int"),
+    Case("Pad", [bools(3, 4), i64(1, 0, 0, 2)], id="constant-bool"),
+    Case("Pad", [bools(3, 4), i64(1, -1, 2, 2)], {"mode": "wrap"}, id="wrap-bool"),
     Case("Pad", [f32(2, 3, 5), i64(-2, 3), None, i64(-1)], {"mode": "wrap"}, id="wrap-axes"),
     # DepthToSpace / SpaceToDepth
     Case("DepthToSpace", [IMG], {"blocksize": 3}, id="DCR"),
@@ -132,6 +136,7 @@ CASES = [
     Case("Trilu", [f32(5, 4), np.array(-1, np.int64)], id="upper-k-1"),
     Case("Trilu", [ints(3, 7, dtype=np.int64), np.array(9, np.int64)], {"upper": 0}, id="int-k-big"),
     Case("Trilu", [f32(0, 3)], id="empty"),
+    Case("Trilu", [bools(4, 4)], {"upper": 0}, id="bool"),
 ]
 
 
@@ -194,6 +199,8 @@ BAD = [
     (Case("Transpose", [X], {"perm": [0, 0, 1]}), ShapeError),
     (Case("Gather", [f32(3, 4), i64(0)], {"axis": 2}), ShapeError),
     (Case("Trilu", [f32(4)]), ShapeError),
+    (Case("Gather", [f32(3, 4), i64(0, 3)]), ShapeError),  # found when run: indices are not plan-time values
+    (Case("GatherElements", [f32(3, 4), -i64(4, 0, 1).reshape(1, 3)], {"axis": 0}), ShapeError),
 ]
 
 

@@ -20,6 +20,11 @@ def _is_int(d):
     return isinstance(d, int)
 
 
+def _ints(a):
+    """A host input array as a list of ints; None when omitted or empty (= absent in ONNX)."""
+    return None if a is None or a.size == 0 else [int(v) for v in a.reshape(-1)]
+
+
 def _host_ints(m, what):
     """A host input's value as ints; None when the input is omitted or empty (= absent in ONNX)."""
     if m is None or m.size == 0:
@@ -30,7 +35,7 @@ def _host_ints(m, what):
 @op("data shape", "reshaped", host=("shape",))
 def Reshape(data, shape, *, allowzero=0):
     """Reshape to `shape`; one -1 is inferred, a 0 copies the input dim (allowzero=0) or is a literal 0 (allowzero=1)."""
-    return data.reshape(_reshape_dims(data.shape, [int(v) for v in shape.reshape(-1)], allowzero))
+    return data.reshape(_reshape_dims(data.shape, _ints(shape) or [], allowzero))
 
 
 def _reshape_dims(dims, spec, allowzero):
@@ -100,9 +105,8 @@ Transpose.shape(lambda data, *, perm=None: tuple(data.shape[p] for p in _perm(da
 @op("data axes?", "squeezed", host=("axes",))
 def Squeeze(data, axes=None):
     """Remove the given size-1 axes; with axes omitted (or empty), every size-1 axis."""
-    if axes is None or axes.size == 0:
-        return np.squeeze(data)
-    return np.squeeze(data, axis=tuple(int(a) for a in axes.reshape(-1)))
+    sel = _ints(axes)
+    return np.squeeze(data, axis=None if sel is None else tuple(sel))
 
 
 @Squeeze.shape
@@ -122,7 +126,7 @@ def _(data, axes=None):
 @op("data axes", "expanded", host=("axes",))
 def Unsqueeze(data, axes):
     """Insert size-1 axes at `axes`, which index the output (negative: counted from its end)."""
-    return data.reshape(_unsqueeze(data.shape, [int(a) for a in axes.reshape(-1)]))
+    return data.reshape(_unsqueeze(data.shape, _ints(axes) or []))
 
 
 def _unsqueeze(dims, axes):
@@ -161,8 +165,7 @@ def _(*xs, axis):
 def Split(x, split=None, *, axis=0, num_outputs=None):
     """Cut along `axis` into pieces of sizes `split`, or into `num_outputs` pieces of ceil(dim/n)
     (the last one smaller). The converter always sets num_outputs when `split` is absent."""
-    given = None if split is None or split.size == 0 else [int(s) for s in split.reshape(-1)]
-    sizes = _split_sizes(x.shape[axis], given, num_outputs)
+    sizes = _split_sizes(x.shape[axis], _ints(split), num_outputs)
     return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
 
 
@@ -199,7 +202,7 @@ def Slice(data, starts, ends, axes=None, steps=None):
     """Strided slice along `axes` (default: the first len(starts)); bounds clamp as in numpy,
     so INT_MAX / INT_MIN mean "to the end"; a negative step walks backwards."""
     index = [slice(None)] * data.ndim
-    for a, s, e, st in _slice_args(data.ndim, starts, ends, axes, steps, lambda v: [int(i) for i in v.reshape(-1)]):
+    for a, s, e, st in _slice_args(data.ndim, starts, ends, axes, steps, lambda v: _ints(v) or []):
         index[a] = slice(s, e, st)  # numpy clamps exactly as ONNX specifies
     return data[tuple(index)]
 
@@ -245,9 +248,14 @@ def _(data, starts, ends, axes=None, steps=None):
 @op("data indices", "output")
 def Gather(data, indices, *, axis=0):
     """Take entries of `data` along `axis` at `indices` (negative indices count from the end);
-    out-of-range indices raise (onnxruntime also fails; GPU kernels may clamp)."""
-    n = data.shape[axis]
-    return np.take(data, np.where(indices < 0, indices + n, indices), axis=axis)
+    out-of-range indices raise, as in onnxruntime."""
+    return np.take(data, _wrap_indices(indices, data.shape[axis], "Gather"), axis=axis)
+
+
+def _wrap_indices(indices, n, what):
+    if indices.size and (indices.min() < -n or indices.max() >= n):
+        raise ShapeError(f"{what} indices {indices.min()}..{indices.max()} are out of range for a dim of {n}")
+    return np.where(indices < 0, indices + n, indices)
 
 
 @Gather.shape
@@ -263,7 +271,7 @@ def GatherElements(data, indices, *, axis=0):
     """out[i][j][k] = data[indices[i][j][k]][j][k] for axis=0 (and so on); output has indices' shape."""
     a = axis % data.ndim
     grid = list(np.indices(indices.shape, sparse=True))
-    grid[a] = np.where(indices < 0, indices + data.shape[a], indices)
+    grid[a] = _wrap_indices(indices, data.shape[a], "GatherElements")
     return data[tuple(grid)]
 
 
@@ -281,7 +289,7 @@ def _(data, indices, *, axis=0):
 @op("input shape", "output", host=("shape",))
 def Expand(x, shape):
     """Broadcast x against `shape` in both directions (numpy rules; a 1 in `shape` keeps x's dim)."""
-    out = broadcast(x.shape, tuple(int(d) for d in shape.reshape(-1)))
+    out = broadcast(x.shape, tuple(_ints(shape) or ()))
     return np.array(np.broadcast_to(x, out))
 
 
@@ -296,7 +304,7 @@ def _(x, shape):
 @op("input repeats", "output", host=("repeats",))
 def Tile(x, repeats):
     """Repeat x `repeats[i]` times along axis i."""
-    return np.tile(x, [int(r) for r in repeats.reshape(-1)])
+    return np.tile(x, _ints(repeats) or [])
 
 
 @Tile.shape
@@ -315,7 +323,7 @@ def Pad(data, pads, constant_value=None, axes=None, *, mode="constant"):
     """Pad (or, for negative pads, crop) each axis; pads = [begins..., ends...] over `axes`
     (default all). Cropping happens first, so reflect/edge/wrap read the cropped tensor.
     constant_value (default 0) is used by mode="constant" only."""
-    width = _pad_widths(data.ndim, [int(p) for p in pads.reshape(-1)], None if axes is None or axes.size == 0 else [int(a) for a in axes.reshape(-1)])
+    width = _pad_widths(data.ndim, _ints(pads) or [], _ints(axes))
     crop = tuple(slice(max(-b, 0), n - max(-e, 0)) for (b, e), n in zip(width, data.shape))
     grow = [(max(b, 0), max(e, 0)) for b, e in width]
     x = data[crop]
