@@ -52,7 +52,8 @@ class Plan:
 def make_plan(graph, order, input_metas, const_meta, fold=None, lifetimes=True):
     """Plan `graph` (nodes in `order`) for concrete input Metas.
 
-    const_meta(name, need_value) -> Meta of a constant, with its value when need_value.
+    const_meta(name, need_value) -> Meta of a constant, with its value when need_value or when
+    it is small (at most FOLD_LIMIT elements), so shape chains through small constants fold.
     fold(opdef, input_metas, attrs, n_outputs) -> list of flat output values, or None when it
     cannot (no numpy): then nodes computed from shapes stay runtime work unless a host input
     needs them. lifetimes=False skips memory planning (for symbolic shapes in the converter).

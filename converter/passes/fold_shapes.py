@@ -18,7 +18,7 @@ import numpy as np
 
 from webflow.errors import WebflowError
 from webflow.ops import Meta, get
-from webflow.planner import make_plan
+from webflow.planner import FOLD_LIMIT, make_plan
 from webflow.symbolic import is_sym
 
 PRIMES = [3, 5, 7, 11, 13, 17, 19, 23]
@@ -41,7 +41,8 @@ def _plan(graph, order, env):
 
     def const_meta(name, need_value):
         a = graph.constants[name]
-        return Meta(a.shape, "bool" if a.dtype == np.bool_ else a.dtype.name, a.reshape(-1).tolist() if need_value else None)
+        return Meta(a.shape, "bool" if a.dtype == np.bool_ else a.dtype.name,
+                    a.reshape(-1).tolist() if need_value or a.size <= FOLD_LIMIT else None)
 
     def fold(opdef, ins, attrs, n_out):
         args = [None if m is None else np.array(m.value, m.dtype).reshape(m.shape) if m.value is not None

@@ -4,6 +4,7 @@ kernels are tested against, so it does nothing clever."""
 from .._np import np, require_numpy
 from ..errors import ShapeError
 from ..ops import Meta
+from ..planner import FOLD_LIMIT
 from ..weights import decode_weight, read_shards
 
 
@@ -21,7 +22,7 @@ class NumpyBackend:
 
     def const_meta(self, name, need_value):
         a = self.weights[name]
-        return Meta(a.shape, _dtype(a), a.reshape(-1).tolist() if need_value else None)
+        return Meta(a.shape, _dtype(a), a.reshape(-1).tolist() if need_value or a.size <= FOLD_LIMIT else None)
 
     def fold(self, opdef, metas, attrs, n_out):
         """Plan-time evaluation of a node whose inputs are all known (values or, for Shape, shapes)."""

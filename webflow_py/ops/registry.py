@@ -130,7 +130,7 @@ class OpDef:
             dtypes = self._dtypes(metas, attrs, len(node.outputs))
         except WebflowError as e:
             raise type(e)(f"{node.describe()}: {e} (inputs: {_describe(metas)})") from None
-        except (ValueError, IndexError, TypeError, ZeroDivisionError, KeyError) as e:
+        except (ValueError, IndexError, TypeError, ZeroDivisionError, KeyError, OverflowError) as e:
             raise ShapeError(f"{node.describe()}: inputs do not fit: {e} (inputs: {_describe(metas)})") from None
         if isinstance(shapes, tuple) or (shapes and not isinstance(shapes[0], (tuple, list))):
             shapes = [tuple(shapes)]

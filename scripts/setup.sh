@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets up everything the project needs on a fresh Debian machine with Python 3.11+ and Node 20.
+# Idempotent: a second run only checks. Used by scripts/demo.sh and scripts/test.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+step() { printf '\n== %s\n' "$*"; }
+
+step "python environment (.venv)"
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.webflow-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  # torch==2.13.0 is pinned: its CPU wheel is what the project's machines have (no CUDA download).
+  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  touch "$stamp"
+fi
+.venv/bin/python -c "import webflow, onnx, onnxruntime, torch; print('webflow', webflow.__version__, '| onnx', onnx.__version__, '| onnxruntime', onnxruntime.__version__, '| torch', torch.__version__)"
