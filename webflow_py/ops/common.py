@@ -141,11 +141,15 @@ def transposed_window(sizes, kernel, strides=None, dilations=None, pads=None, au
         if output_shape or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
             out = output_shape[i] if output_shape else size * strides[i]
             total = full - out
+            if isinstance(total, int) and total < 0 and not output_shape:
+                raise UnsupportedError(f"auto_pad={auto_pad} with stride {strides[i]} > dilated kernel + output_padding"
+                                       " (negative padding; runtimes disagree on its meaning)")
+            if isinstance(total, int) and total <= -strides[i]:
+                raise ShapeError(f"output_shape {output_shape} is {out} on spatial dim {i}, more than stride - 1 past the {full} its input gives")
             if isinstance(total, int) and total < 0:
-                what = f"output_shape {output_shape}" if output_shape else f"auto_pad={auto_pad} with stride {strides[i]} > dilated kernel"
-                raise UnsupportedError(f"{what} needs negative padding {total} on spatial dim {i} (runtimes disagree on its meaning)")
-            # the spec puts the odd pixel at the beginning unless SAME_UPPER
-            head, tail = _split_same(total, "SAME_UPPER" if auto_pad == "SAME_UPPER" else "SAME_LOWER")
+                head, tail = 0, total  # up to stride - 1 extra outputs at the end, as output_padding adds
+            else:  # the spec puts the odd pixel at the beginning unless SAME_UPPER
+                head, tail = _split_same(total, "SAME_UPPER" if auto_pad == "SAME_UPPER" else "SAME_LOWER")
         else:
             head, tail = (0, 0) if auto_pad == "VALID" else (pads[i], pads[n + i])
             out = full - head - tail

@@ -33,11 +33,12 @@ def to_channels_first(x, layout):
 
 
 def from_channels_first(y, layout):
-    return y if layout == "NCHW" else np.moveaxis(y, 1, -1)
+    return np.ascontiguousarray(y if layout == "NCHW" else np.moveaxis(y, 1, -1))
 
 
-def _acc_dtype(x):
-    return np.float64 if x.dtype == np.float64 else np.float32
+def to_acc(x):
+    """x in the precision the references compute in: float64 stays, everything else is float32."""
+    return x.astype(np.float64 if x.dtype == np.float64 else np.float32, copy=False)
 
 
 def _kernel(w, kernel_shape):
@@ -49,7 +50,7 @@ def _kernel(w, kernel_shape):
 
 @op("X W B?", fusable=True)
 def Conv(x, w, b=None, *, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None, pads=None, strides=None, layout="NCHW"):
-    """Convolution (cross-correlation) over 1-3 spatial dims; W is [M, C/group, k...] whatever the layout.
+    """Convolution (cross-correlation) over 1, 2 or 3 (or more) spatial dims; W is [M, C/group, k...] whatever the layout.
 
     layout="NCHW" (ONNX) or "NHWC" (channels-last X and Y, as TFLite holds them).
     """
@@ -58,23 +59,18 @@ def Conv(x, w, b=None, *, auto_pad="NOTSET", dilations=None, group=1, kernel_sha
     outs, p = window(x.shape[2:], k, strides, dilations, pads, auto_pad)
     s, d = strides or [1] * len(k), dilations or [1] * len(k)
     n, c, m, g = x.shape[0], x.shape[1], w.shape[0], group
-    acc = _acc_dtype(x)
-    cols = windows(x.astype(acc, copy=False), k, s, d, p[: len(k)], outs)  # [N, C, *outs, *k]
+    xf = to_acc(x)
+    cols = windows(xf, k, s, d, p[: len(k)], outs)  # [N, C, *outs, *k]
     cols = cols.reshape(n, g, c // g, *outs, *k)
     # im2col: [g, C/g * k..., N * outs...], then one batched matmul over the groups
     nk, no = len(k), len(outs)
     order = (1, 2, *range(3 + no, 3 + no + nk), 0, *range(3, 3 + no))
     cols = cols.transpose(order).reshape(g, (c // g) * int(np.prod(k)), -1)
-    y = w.astype(acc).reshape(g, m // g, -1) @ cols  # [g, M/g, N * outs]
+    y = w.astype(xf.dtype).reshape(g, m // g, -1) @ cols  # [g, M/g, N * outs]
     y = y.reshape(m, n, *outs).swapaxes(0, 1)
     if b is not None:
-        y = y + b.astype(acc).reshape((m,) + (1,) * no)
+        y = y + b.astype(xf.dtype).reshape((m,) + (1,) * no)
     return from_channels_first(y.astype(x.dtype, copy=False), layout)
-
-
-def _check_groups(c, c_per_group, m_per_w, group, what):
-    if group < 1 or not c == c_per_group * group:
-        raise ShapeError(f"{what}: input channels {c} != {c_per_group} (weight) * group {group}")
 
 
 @Conv.shape
@@ -82,9 +78,8 @@ def _conv_shape(x, w, b=None, *, auto_pad, dilations, group, kernel_shape, pads,
     n, c, sizes = split_layout(x.shape, layout)
     if w.rank != x.rank:
         raise ShapeError(f"weight rank {w.rank} != input rank {x.rank}")
-    _check_groups(c, w.shape[1], w.shape[0], group, "Conv")
-    if w.shape[0] % group:
-        raise ShapeError(f"output channels {w.shape[0]} not divisible by group {group}")
+    if group < 1 or not c == w.shape[1] * group or w.shape[0] % group:
+        raise ShapeError(f"input channels {c} should be weight dim 1 ({w.shape[1]}) * group {group}, and weight dim 0 divisible by it")
     if b is not None and tuple(b.shape) != (w.shape[0],):
         raise ShapeError(f"bias shape {list(b.shape)} should be [{w.shape[0]}]")
     outs, _ = window(sizes, _kernel(w, kernel_shape), strides, dilations, pads, auto_pad)
@@ -106,12 +101,12 @@ def ConvTranspose(x, w, b=None, *, auto_pad="NOTSET", dilations=None, group=1, k
     nd = len(k)
     s, d = strides or [1] * nd, dilations or [1] * nd
     n, c, g, mg = x.shape[0], x.shape[1], group, w.shape[1]
-    acc = _acc_dtype(x)
+    xf = to_acc(x)
     # every (input pixel, tap) product at once: [g, M/g * k..., N * in...]
-    xg = x.astype(acc).reshape(n, g, c // g, -1).transpose(1, 2, 0, 3).reshape(g, c // g, -1)
-    cols = w.astype(acc).reshape(g, c // g, -1).transpose(0, 2, 1) @ xg
+    xg = xf.reshape(n, g, c // g, -1).transpose(1, 2, 0, 3).reshape(g, c // g, -1)
+    cols = w.astype(xf.dtype).reshape(g, c // g, -1).transpose(0, 2, 1) @ xg
     cols = np.moveaxis(cols.reshape(g, mg, *k, n, *sizes), 2 + nd, 0)  # [N, g, M/g, *k, *in]
-    y = np.zeros((n, g, mg, *outs), acc)
+    y = np.zeros((n, g, mg, *outs), xf.dtype)
     for tap in itertools.product(*(range(kk) for kk in k)):
         src, dst = [], []
         for i in range(nd):
@@ -127,7 +122,7 @@ def ConvTranspose(x, w, b=None, *, auto_pad="NOTSET", dilations=None, group=1, k
             y[(slice(None),) * 3 + tuple(dst)] += cols[(slice(None),) * 3 + tap + tuple(src)]
     y = y.reshape(n, g * mg, *outs)
     if b is not None:
-        y = y + b.astype(acc).reshape((g * mg,) + (1,) * nd)
+        y = y + b.astype(xf.dtype).reshape((g * mg,) + (1,) * nd)
     return from_channels_first(y.astype(x.dtype, copy=False), layout)
 
 

@@ -96,22 +96,26 @@ def _check(mode, coordinate_transformation_mode, nearest_mode, keep_aspect_ratio
 
 
 def _source(ctm, n, in_len, scale, width, start, end):
-    """Source coordinate of each of the n output positions along one axis (float64)."""
-    y = np.arange(n, dtype=np.float64)
+    """Source coordinate of each of the n output positions along one axis.
+
+    float32, in onnxruntime's order of operations: nearest-neighbour ties and the
+    tf_crop_and_resize bounds then fall the same way there, here and in the GPU kernels.
+    """
+    f = np.float32
+    y, in_len, scale, width, start, end = np.arange(n, dtype=f), f(in_len), f(scale), f(width), f(start), f(end)
     if ctm == "asymmetric":
         return y / scale
     if ctm == "align_corners":
-        return y * (in_len - 1) / (width - 1) if n > 1 else np.zeros(n)
+        return y * (in_len - 1) / (width - 1) if n > 1 else np.zeros(n, f)
     if ctm == "tf_crop_and_resize":
         if n == 1:
-            return np.full(n, 0.5 * (start + end) * (in_len - 1))
+            return np.full(n, f(0.5) * (start + end) * (in_len - 1))
         return start * (in_len - 1) + y * (end - start) * (in_len - 1) / (width - 1)
-    x = (y + 0.5) / scale - 0.5
     if ctm == "pytorch_half_pixel" and n == 1:
-        return np.zeros(n)
-    if ctm == "half_pixel_symmetric":  # keeps the centre fixed when n is width rounded down
-        x += in_len / 2 * (1 - n / width)
-    return x
+        return np.zeros(n, f)
+    # half_pixel_symmetric keeps the centre fixed when n is the fractional width rounded down
+    offset = in_len / 2 * (1 - f(n) / width) if ctm == "half_pixel_symmetric" else f(0)
+    return offset + (y + f(0.5)) / scale - f(0.5)
 
 
 def _nearest(x, nearest_mode):
@@ -151,9 +155,10 @@ def Resize(x, roi=None, scales=None, sizes=None, *, antialias=0, axes=None, coor
            mode="nearest", nearest_mode="round_prefer_floor"):
     """Resize X by scales (out = floor(in * scale)) or to sizes, on all axes or on `axes`.
 
-    mode nearest/linear/cubic (linear and cubic are N-linear / N-cubic over the resized axes);
-    roi is read only by coordinate_transformation_mode="tf_crop_and_resize", where source
-    coordinates outside the input give extrapolation_value. Integer inputs are rounded to nearest.
+    mode nearest/linear/cubic (linear and cubic are N-linear / N-cubic over the resized axes;
+    antialias widens their filter when shrinking and is ignored by nearest). roi is read only by
+    coordinate_transformation_mode="tf_crop_and_resize", where source coordinates outside the
+    input give extrapolation_value. Integer results are rounded half to even and saturated.
     """
     ctm = coordinate_transformation_mode
     plan, _ = _plan(x.shape, _values(roi, "roi"), _values(scales, "scales"), _values(sizes, "sizes"), axes, keep_aspect_ratio_policy)
@@ -173,7 +178,9 @@ def Resize(x, roi=None, scales=None, sizes=None, *, antialias=0, axes=None, coor
             y = np.take(y, np.clip(_nearest(src, nearest_mode), 0, in_len - 1).astype(np.intp), axis=a)
             continue
         idx, w = _taps(src, in_len, mode, scale, cubic_coeff_a, antialias, exclude_outside)
-        y = (np.take(y, idx, axis=a) * w.reshape(w.shape + (1,) * (x.ndim - a - 1))).sum(axis=a + 1)
+        w = w.reshape(w.shape + (1,) * (x.ndim - a - 1))
+        # a tap of weight 0 adds nothing, also when it holds NaN or Inf
+        y = np.where(w != 0, np.take(y, idx, axis=a) * w, 0.0).sum(axis=a + 1)
     if outside.any():
         y = np.where(outside, extrapolation_value, y)
     if x.dtype.kind in "iu":
