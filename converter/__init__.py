@@ -15,7 +15,8 @@ from webflow.errors import ConversionError, WebflowError
 from webflow.graph import TensorInfo
 from webflow.model import check_ops
 from webflow.ops import Meta
-from webflow.planner import make_plan
+from webflow.planner import FOLD_LIMIT, make_plan
+from webflow.symbolic import SymbolicTensor
 from webflow.weights import DEFAULT_SHARD_SIZE
 
 from . import passes
@@ -56,7 +57,9 @@ def infer_shapes(graph):
 
     def const_meta(name, need_value):
         a = graph.constants[name]
-        return Meta(a.shape, "bool" if a.dtype.name == "bool" else a.dtype.name, a.reshape(-1).tolist() if need_value else None)
+        if isinstance(a, SymbolicTensor):
+            return Meta(a.shape, a.dtype, a.values)
+        return Meta(a.shape, a.dtype.name, a.reshape(-1).tolist() if need_value or a.size <= FOLD_LIMIT else None)
 
     plan = make_plan(graph, graph.topo_order(), metas, const_meta, fold=None, lifetimes=False)
     return plan.metas

@@ -11,6 +11,7 @@ import numpy as np
 
 from webflow.format import ModelSpec, WeightEntry, dump_model
 from webflow.progress import Progress
+from webflow.symbolic import SymbolicTensor
 from webflow.weights import DEFAULT_SHARD_SIZE, ShardWriter
 
 INLINE_LIMIT = 256  # elements
@@ -39,10 +40,13 @@ def write_model(graph, out_dir, quantize=None, shard_size=DEFAULT_SHARD_SIZE, pr
         raise ValueError(f"--quantize must be float16 or int8, got {quantize!r}")
     os.makedirs(out_dir, exist_ok=True)
     writer = ShardWriter(out_dir, shard_size)
-    big = [(n, a) for n, a in graph.constants.items() if a.size > INLINE_LIMIT]
+    big = [(n, a) for n, a in graph.constants.items() if isinstance(a, np.ndarray) and a.size > INLINE_LIMIT]
     bar = Progress(sum(a.nbytes for _, a in big), "writing weights", enabled=show_progress)
     entries = {}
     for name, a in graph.constants.items():
+        if isinstance(a, SymbolicTensor):
+            entries[name] = WeightEntry(name, a.dtype, a.shape, value=a.values)
+            continue
         if a.size <= INLINE_LIMIT:
             dtype = "bool" if a.dtype == np.bool_ else a.dtype.name
             entries[name] = WeightEntry(name, dtype, tuple(a.shape), value=a.reshape(-1).tolist())

@@ -11,6 +11,7 @@ folds). Each case is converted and run on the numpy backend, and ends as:
 
 import os
 import re
+import shutil
 import tempfile
 import warnings
 from collections import Counter, defaultdict
@@ -52,17 +53,18 @@ def run_case(case):
     import webflow
     from webflow.converter import convert
 
+    tmp = tempfile.mkdtemp()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "model.onnx")
-            onnx.save(case.model, path)
-            convert(path, os.path.join(tmp, "out"), log=lambda *a: None, show_progress=False)
-            model = webflow.load(os.path.join(tmp, "out"))
+        path = os.path.join(tmp, f"{case.name}.onnx")  # messages then name the case
+        onnx.save(case.model, path)
+        convert(path, os.path.join(tmp, "out"), log=lambda *a: None, show_progress=False)
+        model = webflow.load(os.path.join(tmp, "out"))
         init = {i.name for i in case.model.graph.initializer}
         in_names = [i.name for i in case.model.graph.input if i.name not in init]
         out_names = [o.name for o in case.model.graph.output]
         for inputs, expected in case.data_sets:
-            if not all(isinstance(x, np.ndarray) for x in list(inputs) + list(expected)):
+            inputs, expected = [_array(x) for x in inputs], [_array(x) for x in expected]
+            if not all(isinstance(x, np.ndarray) for x in inputs + expected):
                 raise UnsupportedError("sequence, optional or map values are not supported")
             got = model.predict(dict(zip(in_names, inputs)))
             for name, want in zip(out_names, expected):
@@ -71,11 +73,23 @@ def run_case(case):
                     return "fail", f"output {name!r}: {msg}"
         return "pass", ""
     except UnsupportedError as e:
-        return "unsupported", str(e).splitlines()[0][:300]
+        return "unsupported", " ".join(str(e).replace(tmp + "/", "").split())[:300]
     except WebflowError as e:
-        return "fail", f"{type(e).__name__}: {str(e).splitlines()[0][:300]}"
+        return "fail", f"{type(e).__name__}: " + " ".join(str(e).replace(tmp + "/", "").split())[:300]
     except Exception as e:  # a crash is a bug, reported as a failure with its type
         return "fail", f"crash {type(e).__name__}: {str(e)[:300]}"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _array(x):
+    """Cases give numpy arrays, numpy scalars or TensorProtos; sequences and maps stay as they are."""
+    import onnx
+    from onnx import numpy_helper
+
+    if isinstance(x, onnx.TensorProto):
+        return numpy_helper.to_array(x)
+    return np.asarray(x) if isinstance(x, np.generic) else x
 
 
 def _compare(got, want, rtol, atol):

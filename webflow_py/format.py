@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from .dtypes import DTYPES
 from .errors import FormatError
 from .graph import Graph, Node, TensorInfo
-from .symbolic import dim_from_json, dim_to_json
+from .symbolic import dim_from_json, dim_to_json, is_sym
 
 FORMAT_NAME = "webflow-model"
 FORMAT_VERSION = 1
@@ -164,6 +164,10 @@ def parse_model(doc, where="model.json"):
             e.value = r.get(t, "value", p, "list")
             if len(e.value) != e.size:
                 r.fail(f"{p}.value", f"tensor {e.name!r} of shape {list(e.shape)} needs {e.size} values, got {len(e.value)}")
+            try:
+                e.value = inline_value(e)
+            except ValueError as err:
+                r.fail(f"{p}.value", f"tensor {e.name!r}: {err}")
         else:
             e.offset = r.get(t, "offset", p, "int")
             e.nbytes = r.get(t, "bytes", p, "int")
@@ -208,12 +212,17 @@ def _json_value(v):
 
 
 def inline_value(e):
-    """An inline value as Python numbers (JSON keeps non-finite floats as strings)."""
+    """An inline value as Python numbers (JSON keeps non-finite floats as strings). Integer
+    entries may be dim expressions ("batch", "2*batch"): those come back as Sym."""
     if e.dtype in ("float32", "float64", "float16"):
         return [float(v) for v in e.value]
     if e.dtype == "bool":
         return [bool(v) for v in e.value]
-    return [int(v) for v in e.value]
+    return [dim_from_json(v) if isinstance(v, str) else int(v) for v in e.value]
+
+
+def is_symbolic(e):
+    return e.value is not None and any(isinstance(v, str) or is_sym(v) for v in e.value)
 
 
 def dump_model(spec):
@@ -224,7 +233,7 @@ def dump_model(spec):
     for e in g.constants.values():
         d = {"name": e.name, "dtype": e.dtype, "shape": list(e.shape)}
         if e.value is not None:
-            d["value"] = [_json_value(v) for v in e.value]
+            d["value"] = [dim_to_json(v) if is_sym(v) else _json_value(v) for v in e.value]
         else:
             d.update(offset=e.offset, bytes=e.nbytes)
             if e.storage:

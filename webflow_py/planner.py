@@ -13,6 +13,7 @@ import math
 from .dtypes import itemsize
 from .errors import ShapeError, UnsupportedError
 from .ops import Meta, get
+from .symbolic import SymbolicTensor, bind_dims, is_sym
 
 FOLD_LIMIT = 4096  # elements: larger plan-time results stay runtime work
 
@@ -61,11 +62,17 @@ def make_plan(graph, order, input_metas, const_meta, fold=None, lifetimes=True):
     plan = Plan(tuple((m.shape, m.dtype) for m in input_metas.values()))
     metas = plan.metas
     metas.update(input_metas)
+    env = bind_dims(graph.inputs, [input_metas[t.name].shape for t in graph.inputs if t.name in input_metas])
 
     def meta_of(name, need_value):
         m = metas.get(name)
         if m is None or (need_value and m.value is None and name in graph.constants):
             m = const_meta(name, need_value)
+            if m.value is not None and any(is_sym(v) for v in m.value):
+                bound = SymbolicTensor(m.value, m.dtype, m.shape).bind(env)
+                if bound is not None:  # a symbolic constant such as [2, batch, 16], now concrete
+                    m = Meta(m.shape, m.dtype, bound)
+                    plan.folded[name] = bound
             metas[name] = m
         return m
 

@@ -93,6 +93,33 @@ class Sym:
             return NotImplemented
         return not isinstance(self - o, Sym) and self - o == 0
 
+    def _compare(self, o, op):
+        """Order against a number, assuming every dim is at least 1: decidable when the
+        polynomial's non-constant coefficients are positive and its least value settles it."""
+        d = self - o
+        if not isinstance(d, Sym):
+            return op(d, 0)
+        if any(c < 0 for m, c in d.terms.items() if m):
+            raise ShapeError(f"cannot tell the sign of symbolic dim expression {d}")
+        least = sum(d.terms.values())
+        if op(least, 0) and op(least + 10**9, 0):  # true at the least value and beyond
+            return True
+        if not op(least, 0) and not op(least + 10**9, 0):
+            return False
+        raise ShapeError(f"cannot compare symbolic dim {self} with {o}")
+
+    def __lt__(self, o):
+        return self._compare(o, lambda a, b: a < b)
+
+    def __le__(self, o):
+        return self._compare(o, lambda a, b: a <= b)
+
+    def __gt__(self, o):
+        return self._compare(o, lambda a, b: a > b)
+
+    def __ge__(self, o):
+        return self._compare(o, lambda a, b: a >= b)
+
     def __hash__(self):
         return hash(tuple(sorted(self.terms.items())))
 
@@ -180,3 +207,40 @@ def dim_to_json(d):
     if isinstance(d, Sym):
         return str(d)
     return int(d)
+
+
+class SymbolicTensor:
+    """A small int tensor whose entries may be symbolic dims, e.g. the shape [2, batch, 16].
+
+    The converter finds these in shape arithmetic; model.json stores them inline (entries as
+    dim expressions), and the planner binds them to the input's dims in pure Python.
+    """
+
+    def __init__(self, values, dtype, shape):
+        self.values = list(values)
+        self.dtype = dtype
+        self.shape = tuple(shape)
+
+    @property
+    def size(self):
+        return len(self.values)
+
+    def bind(self, env):
+        """Entries with every dim bound to an int; None when some dim is not in env."""
+        try:
+            return [v.evaluate(env) if is_sym(v) else v for v in self.values]
+        except KeyError:
+            return None
+
+    def __repr__(self):
+        return f"SymbolicTensor({self.values}, {self.dtype})"
+
+
+def bind_dims(declared, shapes):
+    """{dim name: size} from declared input shapes (Sym dims) and concrete shapes."""
+    env = {}
+    for t, shape in zip(declared, shapes):
+        for d, g in zip(t.shape, shape):
+            if is_sym(d) and isinstance(g, int) and len(d.terms) == 1 and list(d.terms.values()) == [1] and len(next(iter(d.terms))) == 1:
+                env[next(iter(d.terms))[0]] = g
+    return env

@@ -130,9 +130,7 @@ def decode_weight(e, stream):
     """One weight as a float32 (or its own dtype) numpy array."""
     np_ = require_numpy("decoding weights")
     if e.value is not None:
-        from .format import inline_value
-
-        return np_.array(inline_value(e), dtype=e.dtype).reshape(e.shape)
+        return np_.array(e.value, dtype=e.dtype).reshape(e.shape)
     raw = stream[e.offset:e.offset + e.nbytes]
     if e.storage == "int8":
         n = e.size
@@ -150,9 +148,7 @@ def decode_weight(e, stream):
 def decode_small(e, stream=None):
     """A weight as a flat Python list, without numpy (for plan-time values of small constants)."""
     if e.value is not None:
-        from .format import inline_value
-
-        return inline_value(e)
+        return list(e.value)
     if e.storage:
         raise ShardError(f"weight {e.name!r} is quantized; plan-time values must be stored exactly")
     code = DTYPES[e.dtype][1]

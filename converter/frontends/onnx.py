@@ -16,7 +16,9 @@ from webflow.graph import Graph, Node, TensorInfo
 from webflow.ops import REGISTRY
 from webflow.symbolic import Sym
 
-MIN_OPSET = 11
+# Old opsets are read too: where an op's signature changed, a handler below lowers the old
+# form, and old-only attributes (broadcast, consumed_inputs, ...) are refused by name.
+MIN_OPSET = 1
 MAX_OPSET = onnx.defs.onnx_opset_version()
 
 
@@ -64,6 +66,8 @@ class _Importer:
         self.unsupported = {}  # op (and reason) -> [node names]
         self._names = set()
         self._unknown_dims = 0
+        self._inferred = None
+        self.model = model
 
     def fresh(self, base):
         name, i = base, 1
@@ -79,6 +83,19 @@ class _Importer:
 
     def emit(self, op, inputs, outputs, attrs=None, name=None):
         self.nodes.append(Node(self.fresh(name or f"{op}_{len(self.nodes)}"), op, list(inputs), list(outputs), attrs or {}))
+
+    def static_dim(self, tensor, axis):
+        """A dim of a tensor from ONNX's own shape inference, or None (only for rare lowerings)."""
+        if self._inferred is None:
+            self._inferred = {}
+            try:
+                model = onnx.shape_inference.infer_shapes(self.model)
+            except Exception:
+                return None
+            for vi in list(model.graph.value_info) + list(model.graph.input):
+                self._inferred[vi.name] = [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
+        dims = self._inferred.get(tensor)
+        return dims[axis] if dims and len(dims) > axis else None
 
     def tensor_info(self, vi):
         t = vi.type.tensor_type
@@ -104,7 +121,8 @@ class _Importer:
                 self.constants[init.name] = numpy_helper.to_array(init)
             except Exception as e:
                 raise ConversionError(f"{self.source}: initializer {init.name!r} cannot be read: {e}") from None
-            init.Clear()  # the numpy copy is the one we keep; conversion holds each weight once
+            for field in ("raw_data", "float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data"):
+                init.ClearField(field)  # the numpy copy is the one we keep; conversion holds each weight once
         inputs = [self.tensor_info(vi) for vi in g.input if vi.name not in self.constants]
         for t in inputs:
             self._names.add(t.name)
@@ -199,6 +217,28 @@ def _eyelike(imp, node, attrs, name):
     imp.emit("EyeLike", node.input, node.output, attrs, name)
 
 
+@handles("LayerNormalization", "GroupNormalization", "QuantizeLinear", "DequantizeLinear")
+def _dtype_attrs(imp, node, attrs, name):
+    """stash_type / output_dtype are ONNX enums; webflow names dtypes."""
+    for key in ("stash_type", "output_dtype"):
+        if attrs.get(key):
+            attrs[key] = dtype_of(attrs[key], f"node {name!r} ({node.op_type})")
+    inputs = list(node.input)
+    if node.op_type == "GroupNormalization" and imp.opset < 21:
+        # before opset 21 scale and bias were per group; now they are per channel
+        inputs[1:3] = [imp.const(_per_group(imp, n, node), f"{name}_{n}") for n in inputs[1:3]]
+    imp.emit(node.op_type, inputs, node.output, attrs, name)
+
+
+def _per_group(imp, tensor, node):
+    channels = imp.static_dim(node.input[0], 1)
+    if channels is None or tensor not in imp.constants:
+        raise UnsupportedError("GroupNormalization before opset 21 with per-group scale/bias needs constant "
+                               "scale/bias and a known channel count")
+    v = imp.constants[tensor]
+    return np.repeat(v, channels // v.size)
+
+
 @handles("ConstantOfShape")
 def _constant_of_shape(imp, node, attrs, name):
     v = attrs.pop("value", np.zeros(1, np.float32))
@@ -225,6 +265,49 @@ HANDLERS["ReduceSum"] = _attr_to_input("axes", 13)
 for _op in ("ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
             "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"):
     HANDLERS[_op] = _attr_to_input("axes", 18)
+
+
+def _attrs_to_inputs(*names, since):
+    """Before opset `since`, these inputs were attributes (Clip's min/max, Slice's starts/ends/axes)."""
+
+    def handler(imp, node, attrs, name):
+        inputs = list(node.input)
+        if imp.opset < since:
+            dtype = np.float32 if node.op_type == "Clip" else np.int64
+            extra = [imp.const(np.array(attrs.pop(n), dtype), f"{name}_{n}") if n in attrs else "" for n in names]
+            inputs = inputs[:1] + extra
+            while inputs and not inputs[-1]:
+                inputs.pop()
+        imp.emit(node.op_type, inputs, node.output, attrs, name)
+    return handler
+
+
+HANDLERS["Clip"] = _attrs_to_inputs("min", "max", since=11)
+HANDLERS["Slice"] = _attrs_to_inputs("starts", "ends", "axes", since=10)
+
+
+@handles("Pad")
+def _pad(imp, node, attrs, name):
+    inputs = list(node.input)
+    if imp.opset < 11:  # pads and value were attributes
+        inputs = [inputs[0], imp.const(np.array(attrs.pop("pads"), np.int64), f"{name}_pads")]
+        value = attrs.pop("value", 0.0)
+        if value:
+            inputs.append(imp.const(np.array(value, np.float32), f"{name}_value"))
+    imp.emit("Pad", inputs, node.output, attrs, name)
+
+
+@handles("Upsample", "Resize")
+def _upsample(imp, node, attrs, name):
+    """Upsample (opsets 7-9) and Resize at opset 10: scales only, asymmetric coordinates, floor."""
+    if node.op_type == "Resize" and imp.opset >= 11:
+        imp.emit("Resize", node.input, node.output, attrs, name)
+        return
+    mode = attrs.pop("mode", "nearest")
+    scales = node.input[1] if len(node.input) > 1 else imp.const(np.array(attrs.pop("scales"), np.float32), f"{name}_scales")
+    imp.emit("Resize", [node.input[0], "", scales], node.output,
+             {"mode": "linear" if mode in ("linear", "bilinear") else mode, "coordinate_transformation_mode": "asymmetric",
+              "nearest_mode": "floor", **attrs}, name)
 
 
 @handles("Softmax", "LogSoftmax", "Hardmax")

@@ -17,7 +17,7 @@ def run(graph, log):
     keep = []
     for node in graph.topo_order():
         ins = [graph.constants.get(n) if n else None for n in node.inputs]
-        if any(n and graph.constants.get(n) is None for n in node.inputs):
+        if any(n and not isinstance(graph.constants.get(n), np.ndarray) for n in node.inputs):  # symbolic too
             keep.append(node)
             continue
         d = get(node.op, node)

@@ -9,7 +9,9 @@ a few probe values of the symbolic dims and the results compared:
 - a value that is the same for every probe is a constant;
 - a Reshape target entry that always equals the input's dim at that place becomes 0
   ("copy this dim"), and a single remaining varying entry becomes -1 ("infer");
-- an Expand target entry that always equals the input's aligned dim becomes 1.
+- an Expand target entry that always equals the input's aligned dim becomes 1;
+- any other small integer value whose entries are affine in the symbolic dims becomes a
+  symbolic constant, e.g. the initial RNN state shape [2, batch, 16]; the planner binds it.
 What cannot be expressed that way stays in the graph and is folded by the planner at run
 time (numpy backend); the converter warns about it, because the browser cannot.
 """
@@ -19,18 +21,22 @@ import numpy as np
 from webflow.errors import WebflowError
 from webflow.ops import Meta, get
 from webflow.planner import FOLD_LIMIT, make_plan
-from webflow.symbolic import is_sym
+from webflow.symbolic import Sym, SymbolicTensor, is_sym
 
 PRIMES = [3, 5, 7, 11, 13, 17, 19, 23]
 SCALES = [1, 32]  # a second try with multiples of 32, for nets that need divisible spatial dims
 
 
 def _probe_sets(names):
-    """For each scale: a base assignment, one with each dim moved alone, and one with all moved."""
+    """For each scale: a base assignment, each dim moved alone to two other values (to fit and
+    check an affine rule), and all dims moved at once (to check they do not interact)."""
     for scale in SCALES:
-        base = {n: scale * PRIMES[i % 4] for i, n in enumerate(names)}
-        moved = {n: scale * PRIMES[4 + i % 4] for i, n in enumerate(names)}
-        probes = [base] + [dict(base, **{n: moved[n]}) for n in names] + ([moved] if len(names) > 1 else [])
+        value = lambda i, k: scale * PRIMES[(i + 3 * k) % len(PRIMES)]  # noqa: E731
+        base = {n: value(i, 0) for i, n in enumerate(names)}
+        probes = [base]
+        for i, n in enumerate(names):
+            probes += [dict(base, **{n: value(i, 1)}), dict(base, **{n: value(i, 2)})]
+        probes.append({n: value(i, 1) for i, n in enumerate(names)})
         yield probes
 
 
@@ -55,7 +61,7 @@ def _plan(graph, order, env):
 def run(graph, log):
     names = sorted({n for t in graph.inputs for d in t.shape if is_sym(d) for n in d.names})
     order = graph.topo_order()
-    plans, first_error = None, None
+    plans, first_error, probes = None, None, None
     for probes in (_probe_sets(names) if names else [[{}]]):
         try:
             plans = [_plan(graph, order, env) for env in probes]
@@ -74,19 +80,43 @@ def run(graph, log):
             values = [p.metas[name].value if name in p.metas else None for p in plans]
             if any(v is None for v in values):
                 continue
+            meta = plans[0].metas[name]
             const = _resolve(node, d.is_host_input(i), i, values, plans)
-            if const is not None:
-                new = f"{name}__folded_{node.name}"
-                graph.constants[new] = np.array(const, dtype=plans[0].metas[name].dtype).reshape(
-                    plans[0].metas[name].shape)
-                node.inputs[i] = new
-                rewrites += 1
+            if const is None and meta.dtype in ("int64", "int32") and all(len(v) == len(values[0]) for v in values):
+                entries = _fit(values, probes, names)
+                const = entries and SymbolicTensor(entries, meta.dtype, meta.shape)
+            if const is None:
+                continue
+            new = f"{name}__folded_{node.name}"
+            graph.constants[new] = const if isinstance(const, SymbolicTensor) else np.array(const, meta.dtype).reshape(meta.shape)
+            node.inputs[i] = new
+            rewrites += 1
     if rewrites:
         log(f"  fold_shapes: {rewrites} shape input(s) made constant")
 
 
+def _fit(values, probes, names):
+    """Each entry as c + sum(a_i * dim_i) with integer a_i, checked on every probe; or None."""
+    out = []
+    for j in range(len(values[0])):
+        column = [v[j] for v in values]
+        if any(not isinstance(x, int) for x in column):
+            return None
+        entry = column[0]
+        for i, n in enumerate(names):
+            step = probes[1 + 2 * i][n] - probes[0][n]
+            rise = column[1 + 2 * i] - column[0]
+            if rise % step:
+                return None
+            entry = entry + (rise // step) * (Sym.named(n) - probes[0][n])
+        if any((entry.evaluate(p) if is_sym(entry) else entry) != x for p, x in zip(probes, column)):
+            return None
+        out.append(entry)
+    return out
+
+
 def _resolve(node, is_host, pos, values, plans):
-    """A constant equivalent for every probe, or None."""
+    """A constant equivalent for every probe (plain ints, Reshape 0/-1, Expand 1), or None."""
     if all(v == values[0] for v in values):
         return values[0]
     if not is_host or pos != 1 or node.op not in ("Reshape", "Expand"):

@@ -5,6 +5,7 @@ from .._np import np, require_numpy
 from ..errors import ShapeError
 from ..ops import Meta
 from ..planner import FOLD_LIMIT
+from ..format import is_symbolic
 from ..weights import decode_weight, read_shards
 
 
@@ -18,9 +19,14 @@ class NumpyBackend:
     def __init__(self, spec, loader):
         require_numpy("the numpy backend")
         stream = read_shards(spec, loader) if spec.shards else b""
-        self.weights = {name: decode_weight(e, stream) for name, e in spec.weights.items()}
+        # symbolic constants (shapes such as [2, batch, 16]) are bound by the planner per plan
+        self.symbolic = {n: e for n, e in spec.weights.items() if is_symbolic(e)}
+        self.weights = {n: decode_weight(e, stream) for n, e in spec.weights.items() if n not in self.symbolic}
 
     def const_meta(self, name, need_value):
+        if name in self.symbolic:
+            e = self.symbolic[name]
+            return Meta(e.shape, e.dtype, list(e.value))
         a = self.weights[name]
         return Meta(a.shape, _dtype(a), a.reshape(-1).tolist() if need_value or a.size <= FOLD_LIMIT else None)
 
@@ -33,7 +39,7 @@ class NumpyBackend:
     def run(self, plan, feeds, output_names):
         env = dict(feeds)
         for name in plan.weights_used:
-            env[name] = self.weights[name] if name in self.weights else _array(plan.metas[name], plan.folded[name])
+            env[name] = _array(plan.metas[name], plan.folded[name]) if name in plan.folded else self.weights[name]
         for step, free in zip(plan.steps, plan.free_after):
             args = []
             for i, name in enumerate(step.inputs):
