@@ -163,9 +163,9 @@ def _variadic(name, fn, doc):
     return d
 
 
-_variadic("Max", np.maximum, "element-wise maximum (NaN propagates)")
-_variadic("Min", np.minimum, "element-wise minimum (NaN propagates)")
-_variadic("Sum", np.add, "element-wise sum")
+_variadic("Max", lambda a, b: np.maximum(a, b), "element-wise maximum (NaN propagates)")
+_variadic("Min", lambda a, b: np.minimum(a, b), "element-wise minimum (NaN propagates)")
+_variadic("Sum", lambda a, b: a + b, "element-wise sum")
 
 
 @op("data_0*", "Y")
