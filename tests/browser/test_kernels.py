@@ -1,0 +1,69 @@
+"""Every WebGL kernel against its numpy reference, on the op test cases of tests/ops/.
+
+Each case runs as one plan step on the GPU (real WebGL2 in headless Chromium), with exact
+inputs and outputs, and is compared with the numpy reference under the GPU tolerance policy
+(docs/DESIGN.md): float32 atol 1e-5 / rtol 1e-3, or the case's own looser tolerance.
+There is no CPU shortcut for small tensors: every case runs a shader.
+"""
+
+import importlib
+import pkgutil
+
+import numpy as np
+import pytest
+
+import tests.ops
+from tests.browser.harness import decode, encode
+from tests.ops.harness import Case, assert_close, run_reference
+from webflow.backends.webgl import step_json
+from webflow.graph import Node
+from webflow.ops import Meta, get
+from webflow.planner import Step
+
+GPU_ATOL, GPU_RTOL = 1e-5, 1e-3
+
+
+def all_cases():
+    """Every Case in a list at module level of tests/ops/test_*.py."""
+    out = []
+    for info in pkgutil.iter_modules(tests.ops.__path__):
+        if not info.name.startswith("test_"):
+            continue
+        mod = importlib.import_module(f"tests.ops.{info.name}")
+        for name, value in vars(mod).items():
+            if isinstance(value, list) and value and all(isinstance(c, Case) for c in value):
+                out += [(f"{info.name[5:]}.{name}", c) for c in value]
+    return out
+
+
+CASES = all_cases()
+
+
+def case_step(case):
+    d = get(case.op)
+    names = [f"in{i}" if x is not None else "" for i, x in enumerate(case.inputs)]
+    node = Node(f"{case.op}_case", case.op, names, [f"out{i}" for i in range(case.noutputs)], dict(case.attrs))
+    attrs = d.resolve_attrs(node)
+    metas, host = [], {}
+    for i, x in enumerate(case.inputs):
+        if x is None:
+            metas.append(None)
+            continue
+        value = x.reshape(-1).tolist() if d.is_host_input(i) else None
+        if value is not None:
+            host[i] = value
+        metas.append(Meta(x.shape, "bool" if x.dtype == np.bool_ else x.dtype.name, value))
+    outs = d.infer(node, metas, attrs)[: case.noutputs]
+    step = Step(node, d, attrs, metas, outs, host)
+    step.outputs = step.outputs[: case.noutputs]
+    return step_json(step), [None if i in host or x is None else encode(x) for i, x in enumerate(case.inputs)]
+
+
+@pytest.mark.parametrize("case", [c for _, c in CASES], ids=[f"{n}-{c.op}-{c.id or i}" for i, (n, c) in enumerate(CASES)])
+def test_kernel_matches_reference(kernel_page, case):
+    want = run_reference(case)
+    step, inputs = case_step(case)
+    (result,) = kernel_page.evaluate("cases => window.runSteps(cases)", [{"step": step, "inputs": inputs}])
+    assert "error" not in result, result.get("error")
+    for i, (g, w) in enumerate(zip(result["outputs"], want)):
+        assert_close(decode(g), w, max(case.atol, GPU_ATOL), max(case.rtol, GPU_RTOL), f"{case} output {i} on the GPU")

@@ -1,0 +1,268 @@
+// The WebGL2 backend behind the Python <-> JS contract (docs/CONTRACT.md).
+//
+// Python owns the plan (order, shapes, lifetimes); this side only uploads, runs kernels and
+// reads back. A plan is handed over once (`plan`), its programs are prepared then, and every
+// inference is one `replay` call: per-inference crossings are O(1), not O(ops).
+
+import { createContext } from "./context.js";
+import { ProgramCache, drawUniforms } from "./programs.js";
+import { fragmentSource } from "./shader.js";
+import { TexturePool, fromTexels, texelLayout, toTexels } from "./textures.js";
+import { KERNELS } from "./kernels/index.js";
+
+export const CONTRACT_VERSION = 1;
+
+export class WebGLBackend {
+  constructor({ debug = false } = {}) {
+    const { gl, timer } = createContext();
+    this.gl = gl;
+    this.timer = timer;
+    this.debug = debug; // check gl.getError() after every draw (tests turn this on)
+    this.pool = new TexturePool(gl);
+    this.programs = new ProgramCache(gl);
+    this.tensors = new Map(); // handle -> tensor
+    this.nextHandle = 1;
+    this.plans = new Map();
+    this.nextPlan = 1;
+    this.framebuffer = gl.createFramebuffer();
+    this.vao = gl.createVertexArray();
+  }
+
+  get contractVersion() {
+    return CONTRACT_VERSION;
+  }
+
+  kernelNames() {
+    return [...KERNELS.keys()];
+  }
+
+  // --- tensors ---------------------------------------------------------------------------
+
+  _alloc(shape, dtype) {
+    const t = describe([...shape], dtype);
+    t.tex = this.pool.acquire(t.width, t.height);
+    return t;
+  }
+
+  _free(t) {
+    if (t.tex) this.pool.release(t.tex, t.width, t.height);
+    t.tex = null;
+  }
+
+  _write(t, data) {
+    const gl = this.gl;
+    gl.bindTexture(gl.TEXTURE_2D, t.tex);
+    gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.width, t.height, gl.RGBA, gl.FLOAT, toTexels(data, t.size, t.width, t.height));
+  }
+
+  upload(dtype, shape, data) {
+    const t = this._alloc(shape, dtype);
+    this._write(t, data);
+    const h = this.nextHandle++;
+    this.tensors.set(h, t);
+    return h;
+  }
+
+  dispose(handle) {
+    const t = this.tensors.get(handle);
+    if (!t) return;
+    this.tensors.delete(handle);
+    if (!t.borrowed) this._free(t);
+  }
+
+  info(handle) {
+    const t = this._tensor(handle);
+    return { shape: t.shape, dtype: t.dtype };
+  }
+
+  _tensor(handle) {
+    const t = this.tensors.get(handle);
+    if (!t) throw new Error(`webgl backend: no tensor with handle ${handle} (disposed?)`);
+    return t;
+  }
+
+  // Asynchronous readback: readPixels into a pixel-pack buffer, then wait on a fence, so the
+  // page keeps running while the GPU finishes.
+  async read(handle) {
+    const gl = this.gl;
+    const t = this._tensor(handle);
+    const bytes = t.width * t.height * 16;
+    const buf = gl.createBuffer();
+    gl.bindBuffer(gl.PIXEL_PACK_BUFFER, buf);
+    gl.bufferData(gl.PIXEL_PACK_BUFFER, bytes, gl.STREAM_READ);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, this.framebuffer);
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
+    gl.readPixels(0, 0, t.width, t.height, gl.RGBA, gl.FLOAT, 0);
+    gl.bindBuffer(gl.PIXEL_PACK_BUFFER, null);
+    const sync = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
+    gl.flush();
+    await waitSync(gl, sync);
+    const texels = new Float32Array(t.width * t.height * 4);
+    gl.bindBuffer(gl.PIXEL_PACK_BUFFER, buf);
+    gl.getBufferSubData(gl.PIXEL_PACK_BUFFER, 0, texels);
+    gl.bindBuffer(gl.PIXEL_PACK_BUFFER, null);
+    gl.deleteBuffer(buf);
+    return fromTexels(texels, t.size, t.dtype);
+  }
+
+  memory() {
+    return {
+      tensors: this.tensors.size,
+      liveTextures: this.pool.live,
+      liveBytes: this.pool.liveBytes,
+      pooledTextures: this.pool.pooled,
+      pooledBytes: this.pool.pooledBytes,
+      programs: this.programs.compiled,
+    };
+  }
+
+  // --- kernels -----------------------------------------------------------------------------
+
+  // A step as Python sends it (step_json): {name, op, attrs, inputs: [name | null],
+  // outputs: [[name, shape, dtype]]}, with the input metas ([shape, dtype] | null) beside it.
+  // Returns one prepared draw per output.
+  _prepare(step, inputMetas) {
+    const kernel = KERNELS.get(step.op);
+    if (!kernel) throw new Error(`webgl backend has no kernel for op ${step.op}`);
+    const inputs = inputMetas.map((m) => (m ? describe(m[0], m[1]) : null));
+    return step.outputs.map(([, shape, dtype], index) => {
+      const out = describe(shape, dtype);
+      const spec = kernel.prepare({ inputs, output: out, outputIndex: index, attrs: step.attrs || {} });
+      const names = spec.inputNames || kernel.inputNames || inputs.map((_, k) => `X${k}`);
+      const source = fragmentSource({
+        inputs: inputs.map((t, k) => (t ? [names[k], t.shape.length] : null)),
+        outRank: shape.length,
+        uniforms: spec.uniforms,
+        helpers: spec.helpers,
+        body: spec.body,
+        texel: spec.texel,
+      });
+      const p = this.programs.get(source, `${step.op}`);
+      return { p, names, out, inputs, extra: spec.uniforms, uniforms: null, label: step.name || step.op };
+    });
+  }
+
+  _draw(d, inputTensors, outTensor) {
+    const gl = this.gl;
+    if (!d.uniforms) {
+      this.programs.check(d.p);
+      d.uniforms = drawUniforms(this.programs, d.p, d.inputs, d.names, d.out, d.extra);
+    }
+    gl.useProgram(d.p.program);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, this.framebuffer);
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, outTensor.tex, 0);
+    gl.viewport(0, 0, outTensor.width, outTensor.height);
+    let unit = 0;
+    inputTensors.forEach((t, k) => {
+      if (!t) return;
+      if (t.tex === outTensor.tex) throw new Error(`${d.label}: input and output share a texture`);
+      gl.activeTexture(gl.TEXTURE0 + unit);
+      gl.bindTexture(gl.TEXTURE_2D, t.tex);
+      gl.uniform1i(this.programs.loc(d.p, d.names[k]), unit);
+      unit++;
+    });
+    for (const [fn, loc, value] of d.uniforms) gl[fn](loc, value);
+    gl.bindVertexArray(this.vao);
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
+    // unbind the samplers, so the next draw can render into these textures (a feedback loop
+    // would make that draw silently do nothing)
+    for (let k = 0; k < unit; k++) {
+      gl.activeTexture(gl.TEXTURE0 + k);
+      gl.bindTexture(gl.TEXTURE_2D, null);
+    }
+    if (this.debug) {
+      const err = gl.getError();
+      if (err !== gl.NO_ERROR) throw new Error(`${d.label}: WebGL error 0x${err.toString(16)}`);
+    }
+  }
+
+  // Eager mode: run one step on tensor handles, return the output handles.
+  runStep(step, inputHandles) {
+    const ins = inputHandles.map((h) => (h == null ? null : this._tensor(h)));
+    const draws = this._prepare(step, ins.map((t) => (t ? [t.shape, t.dtype] : null)));
+    return draws.map((d) => {
+      const t = this._alloc(d.out.shape, d.out.dtype);
+      this._draw(d, ins, t);
+      const h = this.nextHandle++;
+      this.tensors.set(h, t);
+      return h;
+    });
+  }
+
+  // --- plans ------------------------------------------------------------------------------
+
+  // plan: {inputs: [name], outputs: [name], constants: {name: handle}, steps: [{name, op, attrs,
+  // inputs: [name|null], outputs: [[name, shape, dtype]], free: [name]}]}
+  // Every program is prepared (and compiled) now; replay only draws.
+  plan(plan) {
+    const steps = plan.steps.map((s) => {
+      const draws = this._prepare(s, s.inputs.map((n) => (n == null ? null : plan.metas[n])));
+      return { inputs: s.inputs, outputs: s.outputs.map(([n]) => n), free: s.free, draws };
+    });
+    const id = this.nextPlan++;
+    this.plans.set(id, { steps, inputs: plan.inputs, outputs: plan.outputs, constants: plan.constants });
+    return id;
+  }
+
+  releasePlan(id) {
+    this.plans.delete(id);
+  }
+
+  // One inference: input handles in, output handles out (the caller reads and disposes them).
+  replay(id, inputHandles) {
+    const plan = this.plans.get(id);
+    const env = new Map();
+    plan.inputs.forEach((n, k) => env.set(n, this._tensor(inputHandles[k])));
+    for (const [n, h] of Object.entries(plan.constants)) env.set(n, this._tensor(h));
+    const owned = new Set();
+    for (const s of plan.steps) {
+      const ins = s.inputs.map((n) => (n == null ? null : env.get(n)));
+      s.draws.forEach((d, k) => {
+        const t = this._alloc(d.out.shape, d.out.dtype);
+        this._draw(d, ins, t);
+        env.set(s.outputs[k], t);
+        owned.add(t);
+      });
+      for (const n of s.free) {
+        const t = env.get(n);
+        if (owned.has(t)) {
+          this._free(t);
+          owned.delete(t);
+        }
+        env.delete(n);
+      }
+    }
+    return plan.outputs.map((n) => {
+      const t = env.get(n);
+      const h = this.nextHandle++;
+      // an output that is a graph input or constant is borrowed: disposing it frees nothing
+      this.tensors.set(h, owned.has(t) ? t : { ...t, borrowed: true });
+      owned.delete(t);
+      return h;
+    });
+  }
+}
+
+// A tensor's shape, dtype, size and texture layout (what kernels and uniforms need).
+function describe(shape, dtype) {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return { shape, dtype, size, ...texelLayout(size) };
+}
+
+function waitSync(gl, sync) {
+  return new Promise((resolve, reject) => {
+    const poll = () => {
+      const status = gl.clientWaitSync(sync, 0, 0);
+      if (status === gl.WAIT_FAILED) {
+        gl.deleteSync(sync);
+        reject(new Error("webgl backend: waiting for the GPU failed"));
+      } else if (status === gl.TIMEOUT_EXPIRED) {
+        setTimeout(poll, 0);
+      } else {
+        gl.deleteSync(sync);
+        resolve();
+      }
+    };
+    poll();
+  });
+}

@@ -1,0 +1,114 @@
+// The one place that does texel <-> index arithmetic. Kernels write a body in terms of
+// element coordinates; this module wraps it with the uniforms and accessors every program
+// needs. Shapes are uniforms, so a new input size reuses the compiled program.
+//
+// For an input named X of rank r (output rank R) a kernel may use:
+//   float X_flat(int i)      element i of X (row-major)
+//   vec4  X_texel(int t)     texel t of X (elements 4t .. 4t+3)
+//   int   X_index(int c[r])  row-major index of coordinates c in X
+//   float X_at(int c[r])     X at coordinates c
+//   float X_bcast(int c[R])  X at output coordinates c, broadcasting X (numpy rules)
+//   X_shape[r]               its shape
+// and for the output: out_shape[R], out_size, and out_coords(i, c).
+// Element kernels define `float compute(int i, int c[R])`; texel kernels (which write four
+// elements at once, e.g. register-blocked matmul) define `vec4 compute_texel(int t)`.
+
+export const HEADER = `#version 300 es
+precision highp float;
+precision highp int;
+precision highp sampler2D;
+`;
+
+export const VERTEX = `#version 300 es
+void main() {
+  vec2 p = vec2(float((gl_VertexID << 1) & 2), float(gl_VertexID & 2));
+  gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);
+}
+`;
+
+const rankOf = (r) => Math.max(r, 1);
+
+function inputAccessors(name, rank, outRank) {
+  const r = rankOf(rank), R = rankOf(outRank);
+  const index = Array.from({ length: r }, (_, d) => `  i = i * ${name}_shape[${d}] + c[${d}];`).join("\n");
+  const bcast = Array.from({ length: R }, (_, d) => `c[${d}] * ${name}_bstrides[${d}]`).join(" + ");
+  return `
+uniform sampler2D ${name};
+uniform int ${name}_width;
+uniform int ${name}_shape[${r}];
+uniform int ${name}_bstrides[${R}];
+vec4 ${name}_texel(int t) { return texelFetch(${name}, ivec2(t % ${name}_width, t / ${name}_width), 0); }
+float ${name}_flat(int i) { return ${name}_texel(i >> 2)[i & 3]; }
+int ${name}_index(int c[${r}]) {
+  int i = 0;
+${index}
+  return i;
+}
+float ${name}_at(int c[${r}]) { return ${name}_flat(${name}_index(c)); }
+float ${name}_bcast(int c[${R}]) { return ${name}_flat(${bcast}); }
+`;
+}
+
+function uniformDecls(uniforms) {
+  return Object.entries(uniforms || {})
+    .map(([name, [type, value]]) => (Array.isArray(value) ? `uniform ${type} ${name}[${Math.max(value.length, 1)}];` : `uniform ${type} ${name};`))
+    .join("\n");
+}
+
+// spec: {inputs: [[name, rank] | null], outRank, uniforms: {name: [glslType, value]}, helpers, body, texel}
+export function fragmentSource(spec) {
+  const R = rankOf(spec.outRank);
+  const ins = spec.inputs.filter(Boolean).map(([name, rank]) => inputAccessors(name, rank, spec.outRank)).join("");
+  const coords = Array.from({ length: R }, (_, k) => {
+    const d = R - 1 - k;
+    return `  c[${d}] = i % out_shape[${d}]; i /= out_shape[${d}];`;
+  }).join("\n");
+  const main = spec.texel
+    ? `${spec.body}
+void main() {
+  int t = int(gl_FragCoord.y) * out_width + int(gl_FragCoord.x);
+  fragColor = compute_texel(t);
+}`
+    : `float compute(int i, int c[${R}]) {
+${spec.body}
+}
+void main() {
+  int t = int(gl_FragCoord.y) * out_width + int(gl_FragCoord.x);
+  vec4 r = vec4(0.0);
+  for (int k = 0; k < 4; k++) {
+    int i = t * 4 + k;
+    if (i >= out_size) break;
+    int c[${R}];
+    out_coords(i, c);
+    r[k] = compute(i, c);
+  }
+  fragColor = r;
+}`;
+  return `${HEADER}
+out vec4 fragColor;
+uniform int out_width;
+uniform int out_size;
+uniform int out_shape[${R}];
+void out_coords(int i, out int c[${R}]) {
+${coords}
+}
+${ins}
+${uniformDecls(spec.uniforms)}
+${spec.helpers || ""}
+${main}
+`;
+}
+
+// Strides of an input seen from output coordinates: 0 on broadcast dims (numpy rules).
+export function broadcastStrides(inShape, outShape) {
+  const R = rankOf(outShape.length);
+  const out = new Array(R).fill(0);
+  let stride = 1;
+  for (let k = 0; k < inShape.length; k++) {
+    const d = inShape.length - 1 - k;
+    const od = outShape.length - 1 - k;
+    if (od >= 0 && inShape[d] !== 1) out[od] = stride;
+    stride *= inShape[d];
+  }
+  return out;
+}

@@ -1,0 +1,118 @@
+// GPU tensors: every tensor is an RGBA32F texture holding its row-major elements four per
+// texel (element i in texel i >> 2, channel i & 3), texels filling rows of `width`.
+// Integers and booleans are stored as floats (exact up to 2^24), so one texture format serves
+// every op. Textures are pooled by size so steady-state inference allocates nothing.
+
+export const MAX_WIDTH = 4096;
+
+export function texelLayout(size) {
+  const texels = Math.max(1, Math.ceil(size / 4));
+  const width = Math.min(texels, MAX_WIDTH);
+  return { width, height: Math.ceil(texels / width) };
+}
+
+export class TexturePool {
+  constructor(gl) {
+    this.gl = gl;
+    this.free = new Map(); // "w x h" -> [texture]
+    this.live = 0;
+    this.liveBytes = 0;
+    this.pooled = 0;
+    this.pooledBytes = 0;
+  }
+
+  acquire(width, height) {
+    const gl = this.gl;
+    const key = `${width}x${height}`;
+    const bytes = width * height * 16;
+    const list = this.free.get(key);
+    let tex = list && list.pop();
+    if (tex) {
+      this.pooled--;
+      this.pooledBytes -= bytes;
+    } else {
+      tex = gl.createTexture();
+      gl.bindTexture(gl.TEXTURE_2D, tex);
+      gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA32F, width, height);
+      for (const p of [gl.TEXTURE_MIN_FILTER, gl.TEXTURE_MAG_FILTER]) gl.texParameteri(gl.TEXTURE_2D, p, gl.NEAREST);
+      for (const p of [gl.TEXTURE_WRAP_S, gl.TEXTURE_WRAP_T]) gl.texParameteri(gl.TEXTURE_2D, p, gl.CLAMP_TO_EDGE);
+    }
+    this.live++;
+    this.liveBytes += bytes;
+    return tex;
+  }
+
+  release(tex, width, height) {
+    const key = `${width}x${height}`;
+    const bytes = width * height * 16;
+    if (!this.free.has(key)) this.free.set(key, []);
+    this.free.get(key).push(tex);
+    this.live--;
+    this.liveBytes -= bytes;
+    this.pooled++;
+    this.pooledBytes += bytes;
+  }
+
+  // Give pooled textures back to the driver (e.g. after a model is disposed).
+  drain() {
+    for (const list of this.free.values()) for (const tex of list) this.gl.deleteTexture(tex);
+    this.free.clear();
+    this.pooled = 0;
+    this.pooledBytes = 0;
+  }
+}
+
+const TYPED = {
+  float32: Float32Array, float64: Float64Array, float16: Float32Array, int8: Int8Array, uint8: Uint8Array,
+  int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array,
+  int64: BigInt64Array, uint64: BigUint64Array, bool: Uint8Array,
+};
+
+export function typedArrayFor(dtype) {
+  const T = TYPED[dtype];
+  if (!T) throw new Error(`dtype ${dtype} has no typed array`);
+  return T;
+}
+
+// IEEE half bits -> float32 (weights stored as float16, float16 inputs).
+export function float16ToFloat32(bits) {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const h = bits[i];
+    const sign = h & 0x8000 ? -1 : 1;
+    const exp = (h >> 10) & 0x1f;
+    const frac = h & 0x3ff;
+    out[i] = exp === 0 ? sign * frac * 2 ** -24 : exp === 31 ? (frac ? NaN : sign * Infinity) : sign * (1 + frac / 1024) * 2 ** (exp - 15);
+  }
+  return out;
+}
+
+// Host values -> the float32 texel buffer of a tensor.
+export function toTexels(data, size, width, height) {
+  const out = new Float32Array(width * height * 4);
+  if (data instanceof Float32Array) {
+    out.set(data.subarray(0, size));
+  } else if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    for (let i = 0; i < size; i++) out[i] = Number(data[i]);
+  } else {
+    for (let i = 0; i < size; i++) out[i] = Number(data[i]);
+  }
+  return out;
+}
+
+// The float32 texel buffer -> a typed array of the tensor's dtype.
+export function fromTexels(texels, size, dtype) {
+  if (dtype === "float32" || dtype === "float16") return texels.slice(0, size);
+  const T = typedArrayFor(dtype);
+  const out = new T(size);
+  if (T === BigInt64Array || T === BigUint64Array) {
+    for (let i = 0; i < size; i++) out[i] = BigInt(Math.round(texels[i]));
+  } else if (dtype === "bool") {
+    for (let i = 0; i < size; i++) out[i] = texels[i] !== 0 ? 1 : 0;
+  } else if (dtype === "float64") {
+    out.set(texels.subarray(0, size));
+  } else {
+    for (let i = 0; i < size; i++) out[i] = Math.round(texels[i]);
+  }
+  return out;
+}
