@@ -9,7 +9,9 @@ so backends can free or reuse its memory right after.
 """
 
 import math
+from collections import deque
 
+from .decompose import decompose
 from .dtypes import itemsize
 from .errors import ShapeError, UnsupportedError
 from .ops import Meta, get
@@ -50,7 +52,7 @@ class Plan:
                 f"peak {self.peak_bytes / 1e6:.2f} MB of intermediates (vs {self.total_bytes / 1e6:.2f} MB unreused)")
 
 
-def make_plan(graph, order, input_metas, const_meta, fold=None, lifetimes=True):
+def make_plan(graph, order, input_metas, const_meta, fold=None, lifetimes=True, supported=None):
     """Plan `graph` (nodes in `order`) for concrete input Metas.
 
     const_meta(name, need_value) -> Meta of a constant, with its value when need_value or when
@@ -58,6 +60,8 @@ def make_plan(graph, order, input_metas, const_meta, fold=None, lifetimes=True):
     fold(opdef, input_metas, attrs, n_outputs) -> list of flat output values, or None when it
     cannot (no numpy): then nodes computed from shapes stay runtime work unless a host input
     needs them. lifetimes=False skips memory planning (for symbolic shapes in the converter).
+    supported: the ops the backend runs (None: all); a node of another op is expanded into
+    ops it has (webflow.decompose), right here, for the shapes of this plan.
     """
     plan = Plan(tuple((m.shape, m.dtype) for m in input_metas.values()))
     metas = plan.metas
@@ -76,7 +80,9 @@ def make_plan(graph, order, input_metas, const_meta, fold=None, lifetimes=True):
             metas[name] = m
         return m
 
-    for node in order:
+    work = deque(order)
+    while work:
+        node = work.popleft()
         d = get(node.op, node)
         d.check_arity(node)
         attrs = d.resolve_attrs(node)
@@ -103,6 +109,15 @@ def make_plan(graph, order, input_metas, const_meta, fold=None, lifetimes=True):
                         o.value = v
                         metas[name] = o
                         plan.folded[name] = v
+                continue
+        if supported is not None and d.name not in supported:
+            expansion = decompose(node, ins, attrs, outs)
+            if expansion is not None:
+                nodes, constants = expansion
+                for name, m in constants.items():
+                    metas[name] = m
+                    plan.folded[name] = m.value
+                work.extendleft(reversed(nodes))
                 continue
         for name, o in zip(node.outputs, outs):
             if name:
