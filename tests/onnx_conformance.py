@@ -98,6 +98,8 @@ def _compare(got, want, rtol, atol):
         return f"shape {got.shape}, expected {want.shape}"
     if got.dtype != want.dtype:
         return f"dtype {got.dtype}, expected {want.dtype}"
+    if _low_precision_float(want.dtype):  # bfloat16, float8, float4: compared as float32 (exact)
+        got, want = got.astype(np.float32), want.astype(np.float32)
     if want.dtype.kind in "fc":
         if not np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
             err = np.nanmax(np.abs(got.astype(np.float64) - want.astype(np.float64)))
@@ -105,6 +107,13 @@ def _compare(got, want, rtol, atol):
     elif not np.array_equal(got, want):
         return "values differ"
     return ""
+
+
+def _low_precision_float(dtype):
+    from webflow.dtypes import DTYPES
+
+    d = DTYPES.get(dtype.name)
+    return d is not None and d.kind == "float" and d.lib == "ml_dtypes"
 
 
 def run_all(cases=None):

@@ -8,7 +8,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from .dtypes import DTYPES
+from .dtypes import DTYPES, int_range, itemsize
 from .errors import FormatError
 from .graph import Graph, Node, TensorInfo
 from .symbolic import dim_from_json, dim_to_json, is_sym
@@ -193,9 +193,8 @@ def parse_model(doc, where="model.json"):
 
 
 def stored_nbytes(e):
-    """Bytes a weight takes in the shards: int8 data, padded to 4, then one float32 scale per channel."""
-    from .dtypes import itemsize
-
+    """Bytes a weight takes in the shards: int8 data, padded to 4, then one float32 scale per channel;
+    else size x itemsize (sub-byte dtypes are stored one value per byte)."""
     if e.storage == "int8":
         return _pad4(e.size) + 4 * e.shape[e.quant_axis]
     return e.size * itemsize(e.storage or e.dtype)
@@ -213,12 +212,19 @@ def _json_value(v):
 
 def inline_value(e):
     """An inline value as Python numbers (JSON keeps non-finite floats as strings). Integer
-    entries may be dim expressions ("batch", "2*batch"): those come back as Sym."""
-    if e.dtype in ("float32", "float64", "float16"):
+    entries may be dim expressions ("batch", "2*batch"): those come back as Sym; the others
+    must fit the dtype (an int4 of 9 would wrap silently)."""
+    kind = DTYPES[e.dtype].kind
+    if kind == "float":
         return [float(v) for v in e.value]
-    if e.dtype == "bool":
+    if kind == "bool":
         return [bool(v) for v in e.value]
-    return [dim_from_json(v) if isinstance(v, str) else int(v) for v in e.value]
+    out = [dim_from_json(v) if isinstance(v, str) else int(v) for v in e.value]
+    lo, hi = int_range(e.dtype)
+    bad = next((v for v in out if not is_sym(v) and not lo <= v <= hi), None)
+    if bad is not None:
+        raise ValueError(f"{bad} is outside the range of {e.dtype} [{lo}, {hi}]")
+    return out
 
 
 def is_symbolic(e):

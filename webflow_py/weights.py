@@ -4,14 +4,15 @@ All weights form one byte stream, cut into shards of `shard_size` bytes; a weigh
 is its place in that stream, so a large weight may span shards. Every weight starts at a
 multiple of 4 bytes so the browser can view it as a Float32Array without a copy.
 float32 weights may be stored as float16 or as int8 with one symmetric float32 scale per
-channel; readers always hand back float32.
+channel; readers always hand back float32. The low-precision dtypes (bfloat16, float8, int4,
+...) are stored as dtypes.py says: codes, little-endian, one sub-byte value per byte.
 """
 
 import hashlib
 import os
 import struct
 
-from .dtypes import itemsize, DTYPES
+from .dtypes import DTYPES, numpy_dtype
 from .errors import ShardError
 from .format import ShardInfo, WeightEntry, stored_nbytes, _pad4
 from ._np import np, require_numpy
@@ -77,7 +78,7 @@ class ShardWriter:
         elif storage == "float16":
             self._write(a.astype("<f2").tobytes())
         elif storage is None:
-            self._write(a.astype(a.dtype.newbyteorder("<")).tobytes())
+            self._write(_encode(a, dtype).tobytes())
         else:
             raise ShardError(f"weight {name!r}: unknown storage {storage!r} (float16 or int8)")
         e.nbytes = self._offset - e.offset
@@ -130,7 +131,7 @@ def decode_weight(e, stream):
     """One weight as a float32 (or its own dtype) numpy array."""
     np_ = require_numpy("decoding weights")
     if e.value is not None:
-        return np_.array(e.value, dtype=e.dtype).reshape(e.shape)
+        return np_.array(e.value, dtype=numpy_dtype(e.dtype)).reshape(e.shape)
     raw = stream[e.offset:e.offset + e.nbytes]
     if e.storage == "int8":
         n = e.size
@@ -141,8 +142,39 @@ def decode_weight(e, stream):
         return (q.reshape(e.shape).astype(np_.float32) * scales.reshape(shape)).astype(np_.float32)
     if e.storage == "float16":
         return np_.frombuffer(raw, "<f2").astype(np_.float32).reshape(e.shape)
-    dt = np_.dtype(e.dtype).newbyteorder("<") if e.dtype != "bool" else np_.bool_
-    return np_.frombuffer(raw, dt).astype(e.dtype).reshape(e.shape)
+    return _decode(raw, e.dtype).reshape(e.shape)
+
+
+def _stored_dtype(dtype):
+    """The numpy dtype of the stored elements: little-endian; ml_dtypes dtypes as int8 (signed
+    sub-byte ints) or unsigned ints of their width (codes)."""
+    np_ = require_numpy("weights")
+    d = DTYPES[dtype]
+    if d.lib == "numpy":
+        return np_.dtype(dtype).newbyteorder("<") if dtype != "bool" else np_.dtype(np_.bool_)
+    if d.kind == "float":
+        return np_.dtype(f"<u{max(d.bits, 8) // 8}")
+    return np_.dtype(np_.int8 if d.kind == "int" else np_.uint8)
+
+
+def _encode(a, dtype):
+    stored = _stored_dtype(dtype)
+    d = DTYPES[dtype]
+    if d.lib == "ml_dtypes" and d.kind == "float":
+        code = a.view(stored.newbyteorder("="))
+        return (code & 0x0F if d.bits == 4 else code).astype(stored)
+    return a.astype(stored)
+
+
+def _decode(raw, dtype):
+    np_ = require_numpy("decoding weights")
+    stored = _stored_dtype(dtype)
+    d = DTYPES[dtype]
+    a = np_.frombuffer(raw, stored)
+    if d.lib == "ml_dtypes" and d.kind == "float":
+        code = a.astype(stored.newbyteorder("="))
+        return (code & 0x0F if d.bits == 4 else code).view(numpy_dtype(dtype))
+    return a.astype(numpy_dtype(dtype))
 
 
 def decode_small(e, stream=None):
@@ -151,5 +183,7 @@ def decode_small(e, stream=None):
         return list(e.value)
     if e.storage:
         raise ShardError(f"weight {e.name!r} is quantized; plan-time values must be stored exactly")
-    code = DTYPES[e.dtype][1]
+    code = DTYPES[e.dtype].code
+    if code is None:
+        raise ShardError(f"weight {e.name!r}: {e.dtype} values are read with numpy only")
     return list(struct.unpack_from(f"<{e.size}{code}", stream, e.offset))

@@ -36,6 +36,8 @@ def load(path):
 
 
 def dtype_of(enum, where):
+    """A TensorProto enum as webflow's dtype name: numpy's name for onnx's numpy dtype, which for
+    BFLOAT16, FLOAT8*, FLOAT4E2M1, INT4, INT2 ... is an ml_dtypes type ("float8_e4m3fn", "int4")."""
     if enum == onnx.TensorProto.BOOL:
         return "bool"
     try:
@@ -219,8 +221,8 @@ def _eyelike(imp, node, attrs, name):
 
 @handles("LayerNormalization", "GroupNormalization", "QuantizeLinear", "DequantizeLinear")
 def _dtype_attrs(imp, node, attrs, name):
-    """stash_type / output_dtype are ONNX enums; webflow names dtypes."""
-    for key in ("stash_type", "output_dtype"):
+    """stash_type / output_dtype / precision are ONNX enums; webflow names dtypes."""
+    for key in ("stash_type", "output_dtype", "precision"):
         if attrs.get(key):
             attrs[key] = dtype_of(attrs[key], f"node {name!r} ({node.op_type})")
     inputs = list(node.input)

@@ -16,10 +16,12 @@ def _erf(x):
 
 
 def _f(fn):
-    """Compute in the input's float dtype (numpy would otherwise promote Python floats)."""
+    """Compute in the input's float dtype (numpy would otherwise promote Python floats); bfloat16
+    in float32, rounded once at the end (each ml_dtypes step would round on its own)."""
     @functools.wraps(fn)  # keeps the signature, which is the spec
     def wrapped(x, *args, **kw):
-        return np.asarray(fn(x, *args, **kw)).astype(x.dtype, copy=False)
+        work = x.astype(np.float32) if x.dtype.name == "bfloat16" else x
+        return np.asarray(fn(work, *args, **kw)).astype(x.dtype, copy=False)
     return wrapped
 
 
