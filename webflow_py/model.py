@@ -80,7 +80,9 @@ class Model:
         plan = self._plans.get(key)
         if plan is None:
             metas = {n: Meta(s, t, list(v) if n in self._host_inputs else None) for n, (s, t, v) in given.items()}
-            plan = make_plan(self.graph, self.order, metas, self.backend.const_meta, getattr(self.backend, "fold", None))
+            # ops outside the backend's `supported` set (None: all) are expanded into ones inside it
+            plan = make_plan(self.graph, self.order, metas, self.backend.const_meta, getattr(self.backend, "fold", None),
+                             supported=getattr(self.backend, "supported", None))
             self._plans[key] = plan
         return plan
 
