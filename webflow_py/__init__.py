@@ -7,3 +7,10 @@ __version__ = "0.1.0"
 
 from .errors import WebflowError  # noqa: E402,F401
 from .model import Model, load  # noqa: E402,F401
+
+
+async def load_async(url, on_progress=None):
+    """In the page (Pyodide): fetch a converted model and run it on the GPU. See webflow.browser."""
+    from .browser import load_async as _load
+
+    return await _load(url, on_progress)

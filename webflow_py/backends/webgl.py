@@ -61,6 +61,7 @@ class WebGLBackend:
         self.weights = dict(weight_handles)  # name -> JS tensor handle
         self.supported = set(js.kernelNames())
         self._plan_ids = {}
+        self._const_handles = {}
 
     def const_meta(self, name, need_value):
         e = self.spec.weights[name]
@@ -80,8 +81,57 @@ class WebGLBackend:
                     constants[name] = self.js.upload(m.dtype, _js(list(m.shape)), _js(list(plan.folded[name])))
                 else:
                     constants[name] = self.weights[name]
+            self._const_handles[key] = constants
             self._plan_ids[key] = self.js.plan(_js(plan_json(plan, input_names, output_names, constants)))
         return self._plan_ids[key]
+
+    async def run_async(self, plan, feeds, input_names, output_names):
+        """One inference: upload the inputs, replay the plan, read the outputs (O(1) JS calls)."""
+        plan_id = self.prepare(plan, input_names, output_names)
+        handles = _upload_feeds(self.js, feeds, input_names)
+        try:
+            outs = list(self.js.replay(plan_id, _js(handles)))
+        finally:
+            for h in handles:
+                self.js.dispose(h)
+        return {name: await _read(self.js, plan, name, h) for name, h in zip(output_names, outs)}
+
+    async def trace_async(self, plan, feeds, input_names, keep=None):
+        """Eager mode: run the plan op by op and read back every tensor named in `keep` (all when
+        None), e.g. to find the first op whose output differs from the numpy backend."""
+        self.prepare(plan, input_names, [])  # uploads plan-time constants; checks support
+        env = dict(zip(input_names, _upload_feeds(self.js, feeds, input_names)))
+        owned = list(env.values())
+        consts = self._const_handles[id(plan)]
+        result = {}
+        try:
+            for step in plan.steps:
+                s = step_json(step)
+                ins = [None if n is None else env[n] if n in env else consts[n] for n in s["inputs"]]
+                outs = list(self.js.runStep(_js(s), _js(ins)))
+                for (name, _, _), h in zip(s["outputs"], outs):
+                    env[name] = h
+                    owned.append(h)
+            for name, h in env.items():
+                if keep is None or name in keep:
+                    m = plan.metas[name]
+                    result[name] = Tensor(await self.js.read(h), m.shape, m.dtype)
+        finally:
+            for h in owned:
+                self.js.dispose(h)
+        return result
+
+    def dispose(self):
+        """Free every tensor of this model on the GPU (weights and plan constants)."""
+        for h in self.weights.values():
+            self.js.dispose(h)
+        for consts in self._const_handles.values():
+            for name, h in consts.items():
+                if name not in self.weights:
+                    self.js.dispose(h)
+        for pid in self._plan_ids.values():
+            self.js.releasePlan(pid)
+        self.weights, self._const_handles, self._plan_ids = {}, {}, {}
 
 
 def _js(value):
@@ -90,3 +140,44 @@ def _js(value):
     from js import Object
 
     return to_js(value, dict_converter=Object.fromEntries)
+
+
+class Tensor:
+    """A result in JS memory: `data` is a JS typed array; tolist()/numpy() copy it into Python."""
+
+    def __init__(self, data, shape, dtype):
+        self.data = data
+        self.shape = tuple(shape)
+        self.dtype = dtype
+
+    def tolist(self):
+        flat = list(self.data.to_py()) if hasattr(self.data, "to_py") else list(self.data)
+        return _nest(flat, self.shape)
+
+    def numpy(self):
+        import numpy as np
+
+        return np.asarray(self.data.to_py()).reshape(self.shape)
+
+    def __repr__(self):
+        return f"Tensor({self.dtype}, {list(self.shape)})"
+
+
+def _nest(flat, shape):
+    if len(shape) == 0:
+        return flat[0]
+    if len(shape) == 1:
+        return list(flat)
+    step = len(flat) // shape[0] if shape[0] else 0
+    return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
+async def _read(js, plan, name, handle):
+    m = plan.metas[name]
+    data = await js.read(handle)
+    js.dispose(handle)
+    return Tensor(data, m.shape, m.dtype)
+
+
+def _upload_feeds(js, feeds, names):
+    return [js.upload(feeds[n].dtype, _js(list(feeds[n].shape)), feeds[n].data) for n in names]

@@ -1,0 +1,72 @@
+// webflow in the page. Two APIs over one runtime:
+//   JavaScript: const m = await webflow.load(url, {onProgress}); const out = await m.predict({x: {data, shape}});
+//   Python (Pyodide): m = await webflow.load_async(url); out = await m.predict_async({"x": x})
+// The site layout (scripts/build_web.py): <site>/webflow_js/, <site>/pyodide/, <site>/wheels/,
+// <site>/manifest.json. Nothing is fetched from anywhere else.
+
+import { capabilities, WebGLUnavailable } from "./webgl/context.js";
+import { WebGLBackend } from "./webgl/backend.js";
+import { fetchModel, uploadWeights } from "./fetch.js";
+
+export { capabilities, WebGLUnavailable };
+
+const SITE = new URL("../", import.meta.url);
+let runtime = null;
+
+// Boot Pyodide from the site's own files and install webflow's runtime wheel (once per page).
+export function boot({ site = SITE, onProgress = () => {}, debug = false } = {}) {
+  if (!runtime) runtime = start(new URL(site, location.href), onProgress, debug);
+  return runtime;
+}
+
+async function start(site, onProgress, debug) {
+  const t0 = performance.now();
+  onProgress({ stage: "boot", message: "starting Python (Pyodide)" });
+  const manifest = await (await fetch(new URL("manifest.json", site))).json();
+  const { loadPyodide } = await import(new URL("pyodide/pyodide.mjs", site).href);
+  const pyodide = await loadPyodide({ indexURL: new URL("pyodide/", site).href });
+  onProgress({ stage: "boot", message: "installing webflow" });
+  await pyodide.loadPackage(new URL(manifest.wheel, site).href, { messageCallback: () => {} });
+  let backend = null;
+  try {
+    backend = new WebGLBackend({ debug });
+  } catch (e) {
+    if (!(e instanceof WebGLUnavailable)) throw e;
+    onProgress({ stage: "boot", message: `no GPU backend: ${e.message}` });
+  }
+  pyodide.registerJsModule("webflow_js", { backend, fetchModel, uploadWeights, gpuError: backend ? null : "" });
+  const browser = pyodide.pyimport("webflow.browser");
+  onProgress({ stage: "boot", message: `ready in ${((performance.now() - t0) / 1000).toFixed(1)} s` });
+  return { pyodide, backend, browser };
+}
+
+export class Model {
+  constructor(py, rt) {
+    this.py = py;
+    this.rt = rt;
+    this.inputs = py.input_specs().toJs({ dict_converter: Object.fromEntries });
+    this.outputs = py.output_specs().toJs({ dict_converter: Object.fromEntries });
+    this.backend = py.backend.name;
+  }
+
+  // inputs: {name: {data: TypedArray, shape: [...]}} (or an array in input order);
+  // returns {name: {data: TypedArray, shape, dtype}}.
+  async predict(inputs) {
+    return await this.py.predict_js(inputs); // Python builds the JS object: no proxy to free
+  }
+
+  memory() {
+    return this.rt.backend ? this.rt.backend.memory() : null;
+  }
+
+  dispose() {
+    this.py.dispose();
+    this.py.destroy();
+  }
+}
+
+export async function load(url, { onProgress = () => {}, site, debug = false } = {}) {
+  const rt = await boot({ site, onProgress, debug });
+  const py = await rt.browser.load_async(new URL(url, location.href).href, onProgress);
+  return new Model(py, rt);
+}

@@ -1,0 +1,138 @@
+"""webflow in the page, under Pyodide: loading over HTTP and running on the WebGL backend.
+
+    import webflow
+    model = await webflow.load_async("models/mobilenet/")
+    out = await model.predict_async({"image": x})   # x: a JS {data, shape}, numpy array, or (list, shape)
+    out["logits"].shape, out["logits"].tolist()
+
+Python plans and dispatches; tensors live in JS/GPU memory and never pass through Python.
+"""
+
+import json
+
+from .backends.webgl import Tensor, WebGLBackend  # noqa: F401  (Tensor: what predict_async returns)
+from .errors import InputError, UnsupportedError
+from .format import parse_model
+from .model import Model
+
+
+async def load_async(url, on_progress=None):
+    """Fetch a converted model (folder URL) and put its weights on the GPU."""
+    import webflow_js
+
+    if webflow_js.backend is None:
+        raise UnsupportedError("this browser has no usable WebGL2 (float render targets are needed) and this "
+                               "Pyodide has no numpy for the numpy backend: webflow cannot run here")
+    from pyodide.ffi import to_js
+
+    opts = to_js({"onProgress": on_progress} if on_progress else {}, dict_converter=_object)
+    fetched = await webflow_js.fetchModel(url, opts)
+    spec = parse_model(json.loads(fetched.text), url + "model.json" if url.endswith("/") else url)
+    handles = await webflow_js.uploadWeights(webflow_js.backend, fetched.weights)
+    weights = {k: v for k, v in handles.to_py().items()}
+    return BrowserModel(spec, WebGLBackend(spec, webflow_js.backend, weights))
+
+
+def _object(entries):
+    from js import Object
+
+    return Object.fromEntries(entries)
+
+
+class BrowserModel(Model):
+    """A Model whose backend is in the page: predictions are async."""
+
+    def input_specs(self):
+        return [{"name": t.name, "dtype": t.dtype, "shape": [d if isinstance(d, int) else str(d) for d in t.shape]} for t in self.inputs]
+
+    def output_specs(self):
+        return [{"name": t.name, "dtype": t.dtype, "shape": [d if isinstance(d, int) else str(d) for d in t.shape]} for t in self.outputs]
+
+    async def predict_async(self, *args, **kwargs):
+        feeds = self._collect(args, kwargs)
+        arrays = {t.name: _as_feed(feeds[t.name], t) for t in self.graph.inputs}
+        return await self._run(arrays)
+
+    async def predict_js(self, inputs):
+        """The JS API's entry: inputs a JS object {name: {data, shape}} or an array in input order."""
+        if hasattr(inputs, "length") and not hasattr(inputs, "data"):
+            inputs = [inputs[i] for i in range(inputs.length)]
+            feeds = self._collect(inputs, {})
+        else:
+            feeds = self._collect([{k: getattr(inputs, k) for k in _keys(inputs)}], {})
+        arrays = {t.name: _as_feed(feeds[t.name], t) for t in self.graph.inputs}
+        out = await self._run(arrays)
+        return _js_result(out)
+
+    async def _run(self, arrays):
+        from .model import check_inputs
+
+        given = {n: (f.shape, f.dtype, f.values() if n in self._host_inputs else None) for n, f in arrays.items()}
+        check_inputs(self.graph.inputs, given)
+        plan = self.plan_for(given)
+        return await self.backend.run_async(plan, arrays, [t.name for t in self.graph.inputs], [t.name for t in self.graph.outputs])
+
+    def dispose(self):
+        self.backend.dispose()
+
+
+def _keys(obj):
+    from js import Object
+
+    return list(Object.keys(obj))
+
+
+class _Feed:
+    """An input on its way to the GPU: a JS typed array (no copy), or Python data turned into one."""
+
+    def __init__(self, data, shape, dtype):
+        self.data = data
+        self.shape = tuple(int(d) for d in shape)
+        self.dtype = dtype
+
+    def values(self):
+        return self.data.to_py().tolist() if hasattr(self.data, "to_py") else list(self.data)
+
+
+_JS_TYPES = {"Float32Array": "float32", "Float64Array": "float64", "Int32Array": "int32", "Int8Array": "int8",
+             "Uint8Array": "uint8", "Int16Array": "int16", "Uint16Array": "uint16", "Uint32Array": "uint32",
+             "BigInt64Array": "int64", "BigUint64Array": "uint64"}
+
+
+def _as_feed(x, info):
+    """JS {data, shape} | numpy array | (flat list, shape) -> _Feed, named errors otherwise."""
+    if hasattr(x, "data") and hasattr(x, "shape") and not hasattr(x, "dtype"):  # a JS object
+        data = x.data
+        kind = getattr(getattr(data, "constructor", None), "name", None)
+        dtype = _JS_TYPES.get(kind)
+        if dtype is None:
+            raise InputError(f"input {info.name!r}: data must be a typed array, got {kind or type(data).__name__}")
+        if dtype == "uint8" and info.dtype == "bool":
+            dtype = "bool"
+        shape = list(x.shape)
+        size = 1
+        for d in shape:
+            size *= int(d)
+        if data.length != size:
+            raise InputError(f"input {info.name!r}: data has {data.length} elements, shape {shape} needs {size}")
+        return _Feed(data, shape, dtype)
+    if hasattr(x, "dtype") and hasattr(x, "shape"):  # numpy
+        from pyodide.ffi import to_js
+
+        dtype = "bool" if str(x.dtype) == "bool" else str(x.dtype)
+        return _Feed(to_js(x.reshape(-1)), x.shape, dtype)
+    if isinstance(x, tuple) and len(x) == 2:
+        from js import Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8Array
+        from pyodide.ffi import to_js
+
+        flat, shape = x
+        typed = {"float32": Float32Array, "float64": Float64Array, "int32": Int32Array,
+                 "int64": BigInt64Array, "bool": Uint8Array}.get(info.dtype, Float32Array)
+        return _Feed(typed.new(to_js(list(flat))), shape, info.dtype)
+    raise InputError(f"input {info.name!r}: expected a JS {{data, shape}}, a numpy array or (flat list, shape), got {type(x).__name__}")
+
+
+def _js_result(outputs):
+    from pyodide.ffi import to_js
+
+    return to_js({n: {"data": t.data, "shape": list(t.shape), "dtype": t.dtype} for n, t in outputs.items()}, dict_converter=_object)
