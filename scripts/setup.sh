@@ -7,6 +7,21 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 step() { printf '\n== %s\n' "$*"; }
 
+step "system packages"
+# Debian's Chromium runs the browser tests and the demo pages (Playwright drives it; it cannot
+# download its own browsers here). WEBFLOW_CHROMIUM points elsewhere on other machines.
+if [ -z "${WEBFLOW_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+"${WEBFLOW_CHROMIUM:-chromium}" --version
+
+step "javascript packages (node_modules: pyodide, and the peers the benchmarks compare with)"
+if [ ! -d node_modules/pyodide ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
 step "python environment (.venv)"
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv

@@ -59,6 +59,14 @@ export class Model {
     return this.rt.backend ? this.rt.backend.memory() : null;
   }
 
+  // Where the last predict's time went: python_ms, upload_ms, replay_ms, read_ms, total_ms.
+  lastTiming() {
+    const t = this.py.last_timing();
+    const out = t.toJs({ dict_converter: Object.fromEntries });
+    t.destroy();
+    return out;
+  }
+
   dispose() {
     this.py.dispose();
     this.py.destroy();

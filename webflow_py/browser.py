@@ -9,6 +9,7 @@ Python plans and dispatches; tensors live in JS/GPU memory and never pass throug
 """
 
 import json
+import time
 
 from .backends.webgl import Tensor, WebGLBackend  # noqa: F401  (Tensor: what predict_async returns)
 from .errors import InputError, UnsupportedError
@@ -49,20 +50,25 @@ class BrowserModel(Model):
         return [{"name": t.name, "dtype": t.dtype, "shape": [d if isinstance(d, int) else str(d) for d in t.shape]} for t in self.outputs]
 
     async def predict_async(self, *args, **kwargs):
+        t0 = time.perf_counter()
         feeds = self._collect(args, kwargs)
         arrays = {t.name: _as_feed(feeds[t.name], t) for t in self.graph.inputs}
-        return await self._run(arrays)
+        out = await self._run(arrays)
+        self._timed(t0)
+        return out
 
     async def predict_js(self, inputs):
         """The JS API's entry: inputs a JS object {name: {data, shape}} or an array in input order."""
+        t0 = time.perf_counter()
         if hasattr(inputs, "length") and not hasattr(inputs, "data"):
             inputs = [inputs[i] for i in range(inputs.length)]
             feeds = self._collect(inputs, {})
         else:
             feeds = self._collect([{k: getattr(inputs, k) for k in _keys(inputs)}], {})
         arrays = {t.name: _as_feed(feeds[t.name], t) for t in self.graph.inputs}
-        out = await self._run(arrays)
-        return _js_result(out)
+        out = _js_result(await self._run(arrays))
+        self._timed(t0)
+        return out
 
     async def _run(self, arrays):
         from .model import check_inputs
@@ -71,6 +77,14 @@ class BrowserModel(Model):
         check_inputs(self.graph.inputs, given)
         plan = self.plan_for(given)
         return await self.backend.run_async(plan, arrays, [t.name for t in self.graph.inputs], [t.name for t in self.graph.outputs])
+
+    def _timed(self, t0):
+        """Where the last inference's time went; python_ms is everything but JS and GPU time."""
+        total = (time.perf_counter() - t0) * 1e3
+        self.timing = dict(self.backend.timing, total_ms=total, python_ms=total - sum(self.backend.timing.values()))
+
+    def last_timing(self):
+        return dict(getattr(self, "timing", {}))
 
     def dispose(self):
         self.backend.dispose()

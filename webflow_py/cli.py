@@ -55,13 +55,27 @@ def cmd_convert(args):
     convert(args.src, args.out_dir, quantize=args.quantize, shard_size=args.shard_size)
 
 
-def cmd_run(args):
-    import numpy as np
+def _predict(model_dir, feeds, backend):
+    """Run on the numpy backend here, or on the webgl backend in headless Chromium."""
     import webflow
 
-    model = webflow.load(args.model_dir, backend=args.backend)
-    feeds = _load_inputs(args.input, model.inputs)
-    outputs = model.predict(feeds)
+    if backend == "webgl":
+        from . import headless
+
+        return headless.predict(model_dir, feeds)
+    return webflow.load(model_dir, backend=backend).predict(feeds)
+
+
+def cmd_run(args):
+    import numpy as np
+    from .loader import as_loader
+    from .model import read_spec, check_inputs
+
+    spec = read_spec(as_loader(args.model_dir))
+    feeds = _load_inputs(args.input, spec.graph.inputs)
+    if args.backend == "webgl":  # checked here so a wrong input fails before a browser starts
+        check_inputs(spec.graph.inputs, {n: (x.shape, "bool" if x.dtype == np.bool_ else x.dtype.name, None) for n, x in feeds.items()})
+    outputs = _predict(args.model_dir, feeds, args.backend)
     np.savez(args.output, **outputs)
     for name, y in outputs.items():
         print(f"{name}: {y.dtype} {list(y.shape)}")
@@ -75,12 +89,12 @@ def cmd_verify(args):
 
     with tempfile.TemporaryDirectory() as tmp:
         convert(args.src, tmp, quantize=args.quantize, log=lambda *a: None)
-        model = webflow.load(tmp, backend=args.backend)
+        model = webflow.load(tmp)
         feeds = _load_inputs(args.input, model.inputs)
         missing = [t for t in model.inputs if t.name not in feeds]
         feeds.update(random_inputs(missing, _parse_dims(args.dim)))
         want = source_runtime(args.src)(feeds)
-        got = model.predict(feeds)
+        got = _predict(tmp, feeds, args.backend)
     rows = compare(got, want, args.atol, args.rtol)
     print(f"{'output':<24} {'max abs err':>12} {'max rel err':>12}  result")
     for name, a, r, ok, note in rows:
@@ -91,6 +105,49 @@ def cmd_verify(args):
         return 1
     print(f"all {len(rows)} output(s) within atol={args.atol} rtol={args.rtol}")
     return 0
+
+
+def bench_numpy(model_dir, runs, dims):
+    import time
+
+    import webflow
+    from webflow.converter.verify import random_inputs
+
+    t0 = time.perf_counter()
+    model = webflow.load(model_dir)
+    load_ms = (time.perf_counter() - t0) * 1e3
+    feeds = random_inputs(model.inputs, dims)
+    t1 = time.perf_counter()
+    model.predict(feeds)
+    first_ms = (time.perf_counter() - t1) * 1e3
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        model.predict(feeds)
+        times.append((time.perf_counter() - t) * 1e3)
+    s = sorted(times)
+    return {"runtime": "webflow-numpy", "load_ms": load_ms, "first_ms": first_ms, "runs": runs, "median_ms": s[len(s) // 2],
+            "p90_ms": s[min(len(s) - 1, int(0.9 * len(s)))], "min_ms": s[0], "python_ms": s[len(s) // 2], "times_ms": times}
+
+
+def cmd_bench(args):
+    import json
+
+    dims = _parse_dims(args.dim)
+    if args.backend == "webgl":
+        from . import headless
+
+        result = headless.run_page(args.model_dir, {"runs": args.runs, "dims": ",".join(f"{k}:{v}" for k, v in dims.items())})
+        result.pop("status", None)
+    else:
+        result = bench_numpy(args.model_dir, args.runs, dims)
+    result["model"] = args.model_dir
+    print(f"{result['runtime']}: load {result['load_ms']:.0f} ms, first inference {result['first_ms']:.1f} ms, "
+          f"warm median {result['median_ms']:.2f} ms, p90 {result['p90_ms']:.2f} ms over {result['runs']} runs, "
+          f"Python {result['python_ms']:.3f} ms per inference ({100 * result['python_ms'] / result['median_ms']:.1f}%)")
+    with open(args.output, "w") as f:
+        json.dump(result, f, indent=1)
+    print(f"wrote {args.output}")
 
 
 def cmd_info(args):
@@ -139,7 +196,7 @@ def build_parser():
     r = sub.add_parser("run", help="run a converted model on .npy inputs, save outputs as .npz")
     r.add_argument("model_dir")
     r.add_argument("--input", action="append", metavar="NAME=FILE.npy")
-    r.add_argument("--backend", default="numpy", choices=["numpy"])
+    r.add_argument("--backend", default="numpy", choices=["numpy", "webgl"], help="webgl: in headless Chromium")
     r.add_argument("--output", required=True, metavar="OUT.npz")
     r.set_defaults(fn=cmd_run)
 
@@ -150,8 +207,16 @@ def build_parser():
     v.add_argument("--atol", type=float, default=1e-4)
     v.add_argument("--rtol", type=float, default=1e-3)
     v.add_argument("--quantize", choices=["float16", "int8"])
-    v.add_argument("--backend", default="numpy", choices=["numpy"])
+    v.add_argument("--backend", default="numpy", choices=["numpy", "webgl"], help="webgl: in headless Chromium")
     v.set_defaults(fn=cmd_verify)
+
+    b = sub.add_parser("bench", help="load time, first and warm inference latency, Python's share; writes JSON")
+    b.add_argument("model_dir")
+    b.add_argument("--backend", default="webgl", choices=["numpy", "webgl"], help="webgl: in headless Chromium")
+    b.add_argument("--runs", type=int, default=50, help="warm runs (at least 30)")
+    b.add_argument("--dim", action="append", metavar="NAME=SIZE", help="size of a symbolic dim (default 1)")
+    b.add_argument("--output", default="bench.json", metavar="OUT.json")
+    b.set_defaults(fn=cmd_bench)
 
     i = sub.add_parser("info", help="inputs, outputs, ops, parameters and shards of a converted model")
     i.add_argument("model_dir")

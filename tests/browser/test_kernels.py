@@ -16,6 +16,7 @@ import tests.ops
 from tests.browser.harness import decode, encode
 from tests.ops.harness import Case, assert_close, run_reference
 from webflow.backends.webgl import step_json
+from webflow.dtypes import LOW_PRECISION
 from webflow.graph import Node
 from webflow.ops import Meta, get
 from webflow.planner import Step
@@ -59,7 +60,18 @@ def case_step(case):
     return step_json(step), [None if i in host or x is None else encode(x) for i, x in enumerate(case.inputs)]
 
 
-@pytest.mark.parametrize("case", [c for _, c in CASES], ids=[f"{n}-{c.op}-{c.id or i}" for i, (n, c) in enumerate(CASES)])
+def _low_precision(case):
+    """Cases with float8/float4/bfloat16/int4/int2 tensors: the numpy backend's, not the GPU's."""
+    dtypes = {("bool" if x.dtype == np.bool_ else x.dtype.name) for x in case.inputs if x is not None}
+    dtypes |= {str(v) for v in case.attrs.values() if isinstance(v, str)}
+    return bool(dtypes & set(LOW_PRECISION))
+
+
+GPU = [(n, c) for n, c in CASES if not _low_precision(c)]
+LOW = [(n, c) for n, c in CASES if _low_precision(c)]
+
+
+@pytest.mark.parametrize("case", [c for _, c in GPU], ids=[f"{n}-{c.op}-{c.id or i}" for i, (n, c) in enumerate(GPU)])
 def test_kernel_matches_reference(kernel_page, case):
     want = run_reference(case)
     step, inputs = case_step(case)
@@ -67,3 +79,27 @@ def test_kernel_matches_reference(kernel_page, case):
     assert "error" not in result, result.get("error")
     for i, (g, w) in enumerate(zip(result["outputs"], want)):
         assert_close(decode(g), w, max(case.atol, GPU_ATOL), max(case.rtol, GPU_RTOL), f"{case} output {i} on the GPU")
+
+
+def test_low_precision_is_refused_by_name():
+    """The webgl backend does not run float8/float4/bfloat16/int4/int2 tensors: planning says so,
+    naming the node and the dtype, before anything reaches the GPU."""
+    from webflow.backends.webgl import check_gpu_dtypes
+    from webflow.errors import UnsupportedError
+    from webflow.planner import Plan
+
+    assert len(LOW) > 50
+    for _, case in LOW:
+        plan = Plan(())
+        plan.steps.append(_step_for(case))
+        with pytest.raises(UnsupportedError, match=r"webgl backend cannot hold .*(bfloat16|float8|float4|int4|uint4|int2|uint2)"):
+            check_gpu_dtypes(plan)
+
+
+def _step_for(case):
+    d = get(case.op)
+    names = [f"in{i}" if x is not None else "" for i, x in enumerate(case.inputs)]
+    node = Node(f"{case.op}_case", case.op, names, [f"out{i}" for i in range(case.noutputs)], dict(case.attrs))
+    attrs = d.resolve_attrs(node)
+    metas = [None if x is None else Meta(x.shape, x.dtype.name, x.reshape(-1).tolist() if d.is_host_input(i) else None) for i, x in enumerate(case.inputs)]
+    return Step(node, d, attrs, metas, d.infer(node, metas, attrs)[: case.noutputs], {})

@@ -5,6 +5,8 @@ once (docs/CONTRACT.md) and drives it: per inference one upload of the inputs, o
 read per output. Tensor data never passes through Python.
 """
 
+import time
+
 from ..errors import UnsupportedError
 from ..ops import Meta
 from ..planner import check_plan_supported
@@ -47,6 +49,21 @@ def plan_json(plan, input_names, output_names, constants):
     return {"inputs": list(input_names), "outputs": list(output_names), "constants": constants, "metas": metas, "steps": steps}
 
 
+GPU_DTYPES = ("float32", "float16", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "bool")
+
+
+def check_gpu_dtypes(plan):
+    """One error naming every node with a tensor dtype the GPU textures cannot hold."""
+    bad = {}
+    for step in plan.steps:
+        for m in list(step.in_metas) + list(step.out_metas):
+            if m is not None and m.dtype not in GPU_DTYPES:
+                bad.setdefault(m.dtype, []).append(step.node.name)
+    if bad:
+        lines = "; ".join(f"{t} (nodes: {', '.join(sorted(set(n))[:5])})" for t, n in sorted(bad.items()))
+        raise UnsupportedError(f"the webgl backend cannot hold these dtypes, use the numpy backend: {lines}")
+
+
 class WebGLBackend:
     """Drives the JS WebGLBackend (`js`) for one model whose weights JS already uploaded."""
 
@@ -74,6 +91,7 @@ class WebGLBackend:
         key = id(plan)
         if key not in self._plan_ids:
             check_plan_supported(plan, self.supported, "webgl")
+            check_gpu_dtypes(plan)
             constants = {}
             for name in plan.weights_used:
                 if name in plan.folded:
@@ -86,15 +104,26 @@ class WebGLBackend:
         return self._plan_ids[key]
 
     async def run_async(self, plan, feeds, input_names, output_names):
-        """One inference: upload the inputs, replay the plan, read the outputs (O(1) JS calls)."""
+        """One inference: upload the inputs, replay the plan, read the outputs (O(1) JS calls).
+
+        self.timing: milliseconds inside JS for the upload, the replay (issuing every draw) and
+        the reads (waiting for the GPU); the caller's wall time minus these is Python's share."""
         plan_id = self.prepare(plan, input_names, output_names)
+        t0 = time.perf_counter()
         handles = _upload_feeds(self.js, feeds, input_names)
+        t1 = time.perf_counter()
         try:
             outs = list(self.js.replay(plan_id, _js(handles)))
         finally:
             for h in handles:
                 self.js.dispose(h)
-        return {name: await _read(self.js, plan, name, h) for name, h in zip(output_names, outs)}
+        t2 = time.perf_counter()
+        result = {}
+        for name, h in zip(output_names, outs):
+            result[name] = await _read(self.js, plan, name, h)
+        t3 = time.perf_counter()
+        self.timing = {"upload_ms": (t1 - t0) * 1e3, "replay_ms": (t2 - t1) * 1e3, "read_ms": (t3 - t2) * 1e3}
+        return result
 
     async def trace_async(self, plan, feeds, input_names, keep=None):
         """Eager mode: run the plan op by op and read back every tensor named in `keep` (all when
