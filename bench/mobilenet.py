@@ -31,6 +31,7 @@ def build_site():
     from tests.torch_models import export
 
     model_dir = os.path.join(OUT, "mobilenet_v2")
+    os.makedirs(OUT, exist_ok=True)
     if not os.path.exists(os.path.join(model_dir, "model.json")):
         src = os.path.join(OUT, "mobilenet_v2.onnx")
         export("mobilenet_v2_full", src)

@@ -28,13 +28,15 @@ async function start(site, onProgress, debug) {
   onProgress({ stage: "boot", message: "installing webflow" });
   await pyodide.loadPackage(new URL(manifest.wheel, site).href, { messageCallback: () => {} });
   let backend = null;
+  let gpuError = "";
   try {
     backend = new WebGLBackend({ debug });
   } catch (e) {
     if (!(e instanceof WebGLUnavailable)) throw e;
+    gpuError = e.message;
     onProgress({ stage: "boot", message: `no GPU backend: ${e.message}` });
   }
-  pyodide.registerJsModule("webflow_js", { backend, fetchModel, uploadWeights, gpuError: backend ? null : "" });
+  pyodide.registerJsModule("webflow_js", { backend, fetchModel, uploadWeights, gpuError });
   const browser = pyodide.pyimport("webflow.browser");
   onProgress({ stage: "boot", message: `ready in ${((performance.now() - t0) / 1000).toFixed(1)} s` });
   return { pyodide, backend, browser };
@@ -52,7 +54,11 @@ export class Model {
   // inputs: {name: {data: TypedArray, shape: [...]}} (or an array in input order);
   // returns {name: {data: TypedArray, shape, dtype}}.
   async predict(inputs) {
-    return await this.py.predict_js(inputs); // Python builds the JS object: no proxy to free
+    try {
+      return await this.py.predict_js(inputs); // Python builds the JS object: no proxy to free
+    } catch (e) {
+      throw clean(e);
+    }
   }
 
   memory() {
@@ -75,6 +81,20 @@ export class Model {
 
 export async function load(url, { onProgress = () => {}, site, debug = false } = {}) {
   const rt = await boot({ site, onProgress, debug });
-  const py = await rt.browser.load_async(new URL(url, location.href).href, onProgress);
-  return new Model(py, rt);
+  try {
+    const py = await rt.browser.load_async(new URL(url, location.href).href, onProgress);
+    return new Model(py, rt);
+  } catch (e) {
+    throw clean(e);
+  }
+}
+
+// A Python exception reaches JS with its traceback; the page shows its last line, e.g.
+// "InputError: input 'image': expected shape [batch, 3, 224, 224], got [1, 3, 100, 100]".
+function clean(e) {
+  if (!e || e.constructor?.name !== "PythonError") return e;
+  const last = e.message.trim().split("\n").pop();
+  const err = new Error(last.replace(/^[\w.]*\.(\w+Error): /, "$1: "));
+  err.pythonTraceback = e.message;
+  return err;
 }

@@ -21,8 +21,8 @@ async def load_async(url, on_progress=None):
     """Fetch a converted model (folder URL) and put its weights on the GPU."""
     import webflow_js
 
-    if webflow_js.backend is None:
-        raise UnsupportedError("this browser has no usable WebGL2 (float render targets are needed) and this "
+    if webflow_js.gpuError:
+        raise UnsupportedError(f"this browser has no usable WebGL2 ({webflow_js.gpuError}) and this "
                                "Pyodide has no numpy for the numpy backend: webflow cannot run here")
     from pyodide.ffi import to_js
 

@@ -59,3 +59,73 @@ def test_model_in_browser(page, site, name):
             err = float(np.max(np.abs(g - w)))
             print(f"{name} batch {batch} {out}: max abs error {err:.3g}")
             np.testing.assert_allclose(g, w, atol=ATOL, rtol=RTOL, err_msg=f"{name} batch {batch} output {out}")
+
+
+def test_300_inferences_do_not_grow_memory(page, site):
+    """Steady state allocates nothing: live textures, GPU bytes and the JS heap stay flat."""
+    url, sources = site
+    src, args, ins, outs = sources["mobilenet_v2"]
+    model_url = f"{url}/models/mobilenet_v2/"
+    page.evaluate("u => window.loadModel(u)", model_url)
+    feeds = {k: encode(v) for k, v in zip(ins, _inputs(args, 2, seed=0))}
+    r = page.evaluate("([u, x]) => window.repeat(u, x, 300)", [model_url, feeds])
+    before, after = r["before"], r["after"]
+    print("before", before, "after", after)
+    for key in ("tensors", "liveTextures", "liveBytes", "pooledTextures", "pooledBytes", "programs"):
+        assert after[key] == before[key], f"{key}: {before[key]} -> {after[key]} after 300 inferences"
+    assert after["heap"] < before["heap"] + 2_000_000, f"JS heap grew {before['heap']} -> {after['heap']}"
+
+
+def test_second_visit_loads_from_cache_offline(browser, site):
+    """A model loaded once is served from the Cache API when the network is gone."""
+    url, sources = site
+    src, args, ins, outs = sources["cnn"]
+    model_url = f"{url}/models/cnn/"
+    feeds = {k: encode(v) for k, v in zip(ins, _inputs(args, 2, seed=7))}
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{url}/model.html")
+    page.wait_for_function("window.ready === true")
+    page.evaluate("u => window.loadModel(u)", model_url)
+    online = page.evaluate("([u, x]) => window.predict(u, x)", [model_url, feeds])
+    page.close()
+    page = context.new_page()
+    blocked = []
+    page.route("**/models/**", lambda route: (blocked.append(route.request.url), route.abort()))
+    page.goto(f"{url}/model.html")
+    page.wait_for_function("window.ready === true")
+    page.evaluate("u => window.loadModel(u)", model_url)
+    offline = page.evaluate("([u, x]) => window.predict(u, x)", [model_url, feeds])
+    context.close()
+    assert blocked, "the model's URLs were requested and refused"
+    np.testing.assert_array_equal(decode(offline[outs[0]]), decode(online[outs[0]]))
+    want = ort.InferenceSession(src).run(None, dict(zip(ins, _inputs(args, 2, seed=7))))[0]
+    np.testing.assert_allclose(decode(offline[outs[0]]), want, atol=ATOL, rtol=RTOL)
+
+
+def test_no_webgl_fails_clearly(playwright, site):
+    """Without WebGL2 the page says so; it never computes a wrong answer."""
+    from tests.browser.harness import CHROMIUM
+
+    url, sources = site
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-software-rasterizer",
+                                                                    "--disable-background-networking", "--disable-component-update"])
+    page = b.new_page()
+    page.goto(f"{url}/model.html")
+    page.wait_for_function("window.ready === true")
+    caps = page.evaluate("window.capabilities()")
+    assert caps["webgl2"] is False
+    with pytest.raises(Exception, match=r"UnsupportedError: this browser has no usable WebGL2 \(WebGL2 is not available in this browser\)"):
+        page.evaluate("u => window.loadModel(u)", f"{url}/models/cnn/")
+    b.close()
+
+
+def test_bad_input_in_the_page_is_a_clear_error(page, site):
+    url, sources = site
+    model_url = f"{url}/models/cnn/"
+    page.evaluate("u => window.loadModel(u)", model_url)
+    bad = {"image": encode(np.zeros((1, 3, 21, 20), np.float32))}
+    with pytest.raises(Exception, match=r"InputError: input 'image': expected shape \[batch, 3, 20, 20\], got \[1, 3, 21, 20\]"):
+        page.evaluate("([u, x]) => window.predict(u, x)", [model_url, bad])
+    with pytest.raises(Exception, match=r"InputError: unknown input\(s\) 'pixels'"):
+        page.evaluate("([u, x]) => window.predict(u, x)", [model_url, {"pixels": bad["image"]}])
