@@ -16,7 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CHROMIUM = os.environ.get("WEBFLOW_CHROMIUM", "/usr/bin/chromium")
 # Flags that work headless as root here; the swiftshader ones also enable GPU timer queries.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+                 "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--js-flags=--expose-gc"]
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):

@@ -73,7 +73,8 @@ def test_300_inferences_do_not_grow_memory(page, site):
     print("before", before, "after", after)
     for key in ("tensors", "liveTextures", "liveBytes", "pooledTextures", "pooledBytes", "programs"):
         assert after[key] == before[key], f"{key}: {before[key]} -> {after[key]} after 300 inferences"
-    assert after["heap"] < before["heap"] + 2_000_000, f"JS heap grew {before['heap']} -> {after['heap']}"
+    # after a full collection: 300 inferences may leave at most ~1 KB each (they leave ~0)
+    assert after["heap"] < before["heap"] + 300_000, f"JS heap grew {before['heap']} -> {after['heap']}"
 
 
 def test_second_visit_loads_from_cache_offline(browser, site):
@@ -129,3 +130,31 @@ def test_bad_input_in_the_page_is_a_clear_error(page, site):
         page.evaluate("([u, x]) => window.predict(u, x)", [model_url, bad])
     with pytest.raises(Exception, match=r"InputError: unknown input\(s\) 'pixels'"):
         page.evaluate("([u, x]) => window.predict(u, x)", [model_url, {"pixels": bad["image"]}])
+
+
+PYTHON_API = """
+import webflow
+model = await webflow.load_async("{url}")
+x = ([0.5] * (2 * 3 * 20 * 20), (2, 3, 20, 20))
+out = await model.predict_async({{"image": x}})
+logits = out["logits"]
+# eager mode: every intermediate tensor, read from the GPU, op by op
+feeds = {{"image": webflow.browser._as_feed(x, model.inputs[0])}}
+plan = model.plan_for({{"image": ((2, 3, 20, 20), "float32", None)}})
+trace = await model.backend.trace_async(plan, feeds, ["image"])
+{{"shape": list(logits.shape), "logits": logits.tolist(), "steps": len(plan.steps),
+  "traced": sorted(trace), "trace_logits": trace["logits"].tolist(), "timing": model.last_timing()}}
+"""
+
+
+def test_python_api_in_pyodide(page, site):
+    """The Python API a page author uses under Pyodide: load_async, predict_async, and eager mode."""
+    url, sources = site
+    src, args, ins, outs = sources["cnn"]
+    r = page.evaluate("code => window.runPython(code)", PYTHON_API.format(url=f"{url}/models/cnn/"))
+    want = ort.InferenceSession(src).run(None, {"image": np.full((2, 3, 20, 20), 0.5, np.float32)})[0]
+    assert r["shape"] == [2, 10]
+    np.testing.assert_allclose(np.array(r["logits"]), want, atol=ATOL, rtol=RTOL)
+    np.testing.assert_allclose(np.array(r["trace_logits"]), want, atol=ATOL, rtol=RTOL)
+    assert len(r["traced"]) == r["steps"] + 1  # every step's output plus the input
+    assert set(r["timing"]) >= {"python_ms", "replay_ms", "read_ms", "total_ms"}

@@ -129,17 +129,40 @@ export class WebGLBackend {
       const out = describe(shape, dtype);
       const spec = kernel.prepare({ inputs, output: out, outputIndex: index, attrs: step.attrs || {} });
       const names = spec.inputNames || kernel.inputNames || inputs.map((_, k) => `X${k}`);
-      const source = fragmentSource({
-        inputs: inputs.map((t, k) => (t ? [names[k], t.shape.length] : null)),
-        outRank: shape.length,
-        uniforms: spec.uniforms,
-        helpers: spec.helpers,
-        body: spec.body,
-        texel: spec.texel,
-      });
-      const p = this.programs.get(source, `${step.op}`);
-      return { p, names, out, inputs, extra: spec.uniforms, uniforms: null, label: step.name || step.op };
+      // stages: draws before the output's own, each into a float32 temporary (row statistics,
+      // say) that the later draws read as one more input, named by the stage
+      const stages = [];
+      for (const s of spec.stages || []) stages.push(this._compile(step, inputs, names, stages, s, describe(s.shape, "float32")));
+      return { ...this._compile(step, inputs, names, stages, spec, out), stages };
     });
+  }
+
+  _compile(step, inputs, inputNames, stages, spec, out) {
+    const all = [...inputs, ...stages.map((s) => s.out)];
+    const names = [...inputs.map((_, k) => inputNames[k]), ...stages.map((s) => s.name)];
+    const source = fragmentSource({
+      inputs: all.map((t, k) => (t ? [names[k], t.shape.length] : null)),
+      outRank: out.shape.length,
+      uniforms: spec.uniforms,
+      helpers: spec.helpers,
+      body: spec.body,
+      texel: spec.texel,
+    });
+    const p = this.programs.get(source, `${step.op}`);
+    return { p, names, out, inputs: all, extra: spec.uniforms, uniforms: null, label: step.name || step.op, name: spec.name };
+  }
+
+  // One output: its stages' draws, then its own; the temporaries go back to the pool at once.
+  _run(d, ins) {
+    const temps = [];
+    for (const s of d.stages) {
+      temps.push(this._alloc(s.out.shape, s.out.dtype));
+      this._draw(s, [...ins, ...temps.slice(0, -1)], temps[temps.length - 1]);
+    }
+    const t = this._alloc(d.out.shape, d.out.dtype);
+    this._draw(d, [...ins, ...temps], t);
+    temps.forEach((x) => this._free(x));
+    return t;
   }
 
   _draw(d, inputTensors, outTensor) {
@@ -181,8 +204,7 @@ export class WebGLBackend {
     const ins = inputHandles.map((h) => (h == null ? null : this._tensor(h)));
     const draws = this._prepare(step, ins.map((t) => (t ? [t.shape, t.dtype] : null)));
     return draws.map((d) => {
-      const t = this._alloc(d.out.shape, d.out.dtype);
-      this._draw(d, ins, t);
+      const t = this._run(d, ins);
       const h = this.nextHandle++;
       this.tensors.set(h, t);
       return h;
@@ -218,8 +240,7 @@ export class WebGLBackend {
     for (const s of plan.steps) {
       const ins = s.inputs.map((n) => (n == null ? null : env.get(n)));
       s.draws.forEach((d, k) => {
-        const t = this._alloc(d.out.shape, d.out.dtype);
-        this._draw(d, ins, t);
+        const t = this._run(d, ins);
         env.set(s.outputs[k], t);
         owned.add(t);
       });

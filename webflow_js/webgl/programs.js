@@ -74,6 +74,7 @@ export function drawUniforms(cache, p, inputs, inputNames, out, extra) {
     if (!t) return;
     const n = inputNames[k];
     add(`${n}_width`, "uniform1i", t.width);
+    add(`${n}_inv`, "uniform2fv", Float32Array.of(1 / t.width, 1 / t.height)); // 1 / texture size
     add(`${n}_shape`, "uniform1iv", i32(t.shape.length ? t.shape : [1]));
     add(`${n}_bstrides`, "uniform1iv", i32(broadcastStrides(t.shape, out.shape)));
   });

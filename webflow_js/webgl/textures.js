@@ -100,19 +100,31 @@ export function toTexels(data, size, width, height) {
   return out;
 }
 
+// Integers beyond their dtype's range saturate rather than wrap: float32 holds INT32_MAX (the
+// empty ReduceMin of int32) only as 2^31, which a plain Int32Array store would make INT32_MIN.
+const INT_RANGE = {
+  int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535],
+  int32: [-(2 ** 31), 2 ** 31 - 1], uint32: [0, 2 ** 32 - 1],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n], uint64: [0n, 2n ** 64n - 1n],
+};
+
 // The float32 texel buffer -> a typed array of the tensor's dtype.
 export function fromTexels(texels, size, dtype) {
   if (dtype === "float32" || dtype === "float16") return texels.slice(0, size);
   const T = typedArrayFor(dtype);
   const out = new T(size);
+  const [lo, hi] = INT_RANGE[dtype] || [];
   if (T === BigInt64Array || T === BigUint64Array) {
-    for (let i = 0; i < size; i++) out[i] = BigInt(Math.round(texels[i]));
+    for (let i = 0; i < size; i++) {
+      const v = BigInt(Math.round(texels[i]));
+      out[i] = v < lo ? lo : v > hi ? hi : v;
+    }
   } else if (dtype === "bool") {
     for (let i = 0; i < size; i++) out[i] = texels[i] !== 0 ? 1 : 0;
   } else if (dtype === "float64") {
     out.set(texels.subarray(0, size));
   } else {
-    for (let i = 0; i < size; i++) out[i] = Math.round(texels[i]);
+    for (let i = 0; i < size; i++) out[i] = Math.min(Math.max(Math.round(texels[i]), lo), hi);
   }
   return out;
 }

@@ -3,8 +3,20 @@
 // {body, helpers?, uniforms?, inputNames?, texel?}} (see ../shader.js for what a body can use).
 
 import { binary, unary, variadic, where } from "./elementwise.js";
+import { gemm, matmul } from "./linalg.js";
+import { conv, convTranspose } from "./conv.js";
+import { pool } from "./pool.js";
+import { batchNorm, channelNorm, layerNorm, lpNorm, lrn, meanVarNorm } from "./norm.js";
+import { arg, reduce, softmax } from "./reduce.js";
+import { concat, copy, depthToSpace, expand, gather, gatherElements, pad, slice, spaceToDepth, split, tile, transpose, trilu } from "./movement.js";
+import { dequantize, quantize } from "./quant.js";
+import { resize } from "./resize.js";
+import { cast, constantOfShape, dropout, eyeLike, range, shape, size } from "./tensor.js";
 
-const FAMILIES = [unary, binary, variadic, where];
+const FAMILIES = [unary, binary, variadic, where, matmul, gemm, conv, convTranspose, pool,
+  reduce, arg, softmax, batchNorm, layerNorm, channelNorm, lpNorm, meanVarNorm, lrn,
+  copy, transpose, slice, split, concat, gather, gatherElements, expand, tile, pad, depthToSpace, spaceToDepth, trilu,
+  cast, constantOfShape, dropout, range, eyeLike, shape, size, resize, dequantize, quantize];
 
 export const KERNELS = new Map();
 for (const kernel of FAMILIES) {
