@@ -2,7 +2,6 @@
 // code-changing attributes). Shapes are uniforms, so the cache stays small.
 
 import { VERTEX, broadcastStrides } from "./shader.js";
-import { MAX_WIDTH } from "./textures.js";
 
 export class ProgramCache {
   constructor(gl) {
@@ -67,13 +66,13 @@ export function drawUniforms(cache, p, inputs, inputNames, out, extra) {
     if (loc !== null) u.push([fn, loc, value]);
   };
   const outShape = out.shape.length ? out.shape : [1];
-  add("out_width", "uniform1i", out.width);
+  add("out_shift", "uniform1i", out.shift);
   add("out_size", "uniform1i", out.size);
   add("out_shape", "uniform1iv", i32(outShape));
   inputs.forEach((t, k) => {
     if (!t) return;
     const n = inputNames[k];
-    add(`${n}_width`, "uniform1i", t.width);
+    add(`${n}_shift`, "uniform1i", t.shift);
     add(`${n}_inv`, "uniform2fv", Float32Array.of(1 / t.width, 1 / t.height)); // 1 / texture size
     add(`${n}_shape`, "uniform1iv", i32(t.shape.length ? t.shape : [1]));
     add(`${n}_bstrides`, "uniform1iv", i32(broadcastStrides(t.shape, out.shape)));
@@ -89,4 +88,3 @@ export function drawUniforms(cache, p, inputs, inputNames, out, extra) {
   return u;
 }
 
-export { MAX_WIDTH };

@@ -13,8 +13,6 @@
 // Element kernels define `float compute(int i, int c[R])`; texel kernels (which write four
 // elements at once, e.g. register-blocked matmul) define `vec4 compute_texel(int t)`.
 
-import { MAX_WIDTH } from "./textures.js";
-
 export const HEADER = `#version 300 es
 precision highp float;
 precision highp int;
@@ -30,12 +28,11 @@ void main() {
 
 const rankOf = (r) => Math.max(r, 1);
 
-// Texel t sits at (t % width, t / width). The layout (textures.js) makes width MAX_WIDTH or
-// the texture one row, so a mask and a shift by constants say where, and texture() at the
-// texel's centre reads it: on SwiftShader that is ~1.4x faster than texelFetch with a division.
-// 1 / (texture size) is a uniform copied into a global once per fragment: SwiftShader reloads
-// a uniform at every use, which in a kernel's inner loop costs another ~20%.
-const MASK = MAX_WIDTH - 1, SHIFT = Math.log2(MAX_WIDTH);
+// Texel t sits at (t % width, t / width); widths are powers of two (textures.js), so a mask and
+// a shift say where, and texture() at the texel's centre reads it: on SwiftShader that is ~1.4x
+// faster than texelFetch with a division. Shift and 1 / (texture size) are uniforms (programs
+// stay shared across sizes) copied into globals once per fragment: SwiftShader reloads a
+// uniform at every use, which in a kernel's inner loop costs another ~20%.
 
 function inputAccessors(name, rank, outRank) {
   const r = rankOf(rank), R = rankOf(outRank);
@@ -43,12 +40,13 @@ function inputAccessors(name, rank, outRank) {
   const bcast = Array.from({ length: R }, (_, d) => `c[${d}] * ${name}_bstrides[${d}]`).join(" + ");
   return `
 uniform sampler2D ${name};
-uniform int ${name}_width;
+uniform int ${name}_shift;
 uniform vec2 ${name}_inv;
 vec2 ${name}_iv;
+int ${name}_sh, ${name}_mask;
 uniform int ${name}_shape[${r}];
 uniform int ${name}_bstrides[${R}];
-vec4 ${name}_texel(int t) { return texture(${name}, (vec2(float(t & ${MASK}), float(t >> ${SHIFT})) + 0.5) * ${name}_iv); }
+vec4 ${name}_texel(int t) { return texture(${name}, (vec2(float(t & ${name}_mask), float(t >> ${name}_sh)) + 0.5) * ${name}_iv); }
 float ${name}_flat(int i) { return ${name}_texel(i >> 2)[i & 3]; }
 int ${name}_index(int c[${r}]) {
   int i = 0;
@@ -74,12 +72,13 @@ export function fragmentSource(spec) {
     const d = R - 1 - k;
     return `  c[${d}] = i % out_shape[${d}]; i /= out_shape[${d}];`;
   }).join("\n");
-  const init = spec.inputs.filter(Boolean).map(([name]) => `  ${name}_iv = ${name}_inv;`).join("\n");
+  const init = spec.inputs.filter(Boolean)
+    .map(([name]) => `  ${name}_iv = ${name}_inv; ${name}_sh = ${name}_shift; ${name}_mask = (1 << ${name}_shift) - 1;`).join("\n");
   const main = spec.texel
     ? `${spec.body}
 void main() {
 ${init}
-  int t = int(gl_FragCoord.y) * out_width + int(gl_FragCoord.x);
+  int t = (int(gl_FragCoord.y) << out_shift) + int(gl_FragCoord.x);
   fragColor = compute_texel(t);
 }`
     : `float compute(int i, int c[${R}]) {
@@ -87,7 +86,7 @@ ${spec.body}
 }
 void main() {
 ${init}
-  int t = int(gl_FragCoord.y) * out_width + int(gl_FragCoord.x);
+  int t = (int(gl_FragCoord.y) << out_shift) + int(gl_FragCoord.x);
   vec4 r = vec4(0.0);
   for (int k = 0; k < 4; k++) {
     int i = t * 4 + k;
@@ -100,7 +99,7 @@ ${init}
 }`;
   return `${HEADER}
 out vec4 fragColor;
-uniform int out_width;
+uniform int out_shift;
 uniform int out_size;
 uniform int out_shape[${R}];
 void out_coords(int i, out int c[${R}]) {

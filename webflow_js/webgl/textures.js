@@ -4,11 +4,15 @@
 // every op. Textures are pooled by size so steady-state inference allocates nothing.
 
 export const MAX_WIDTH = 4096;
+const MIN_ROWS = 16;
 
+// The width is a power of two (so texel t sits at (t & (width-1), t >> log2 width)) chosen to
+// give at least MIN_ROWS rows: SwiftShader renders rows in parallel, and a one-row texture
+// would keep a whole op on one core (7x7 layers ran 3.5x slower that way).
 export function texelLayout(size) {
   const texels = Math.max(1, Math.ceil(size / 4));
-  const width = Math.min(texels, MAX_WIDTH);
-  return { width, height: Math.ceil(texels / width) };
+  const width = Math.min(MAX_WIDTH, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(texels / MIN_ROWS)))));
+  return { width, height: Math.ceil(texels / width), shift: Math.log2(width) };
 }
 
 export class TexturePool {
