@@ -61,6 +61,16 @@ export class Model {
     }
   }
 
+  // Per-op GPU time of one inference: {source, disjoint, steps: [{name, op, ms}]}.
+  async profile(inputs) {
+    try {
+      const r = await this.py.profile_js(inputs);
+      return r.toJs ? r.toJs({ dict_converter: Object.fromEntries }) : r;
+    } catch (e) {
+      throw clean(e);
+    }
+  }
+
   memory() {
     return this.rt.backend ? this.rt.backend.memory() : null;
   }

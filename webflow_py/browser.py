@@ -78,6 +78,14 @@ class BrowserModel(Model):
         plan = self.plan_for(given)
         return await self.backend.run_async(plan, arrays, [t.name for t in self.graph.inputs], [t.name for t in self.graph.outputs])
 
+    async def profile_js(self, inputs):
+        """Per-op GPU time of one inference (the JS API's Model.profile)."""
+        feeds = self._collect([{k: getattr(inputs, k) for k in _keys(inputs)}], {})
+        arrays = {t.name: _as_feed(feeds[t.name], t) for t in self.graph.inputs}
+        given = {n: (f.shape, f.dtype, f.values() if n in self._host_inputs else None) for n, f in arrays.items()}
+        plan = self.plan_for(given)
+        return await self.backend.profile_async(plan, arrays, [t.name for t in self.graph.inputs], [t.name for t in self.graph.outputs])
+
     def _timed(self, t0):
         """Where the last inference's time went; python_ms is everything but JS and GPU time."""
         total = (time.perf_counter() - t0) * 1e3

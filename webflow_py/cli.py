@@ -130,6 +130,28 @@ def bench_numpy(model_dir, runs, dims):
             "p90_ms": s[min(len(s) - 1, int(0.9 * len(s)))], "min_ms": s[0], "python_ms": s[len(s) // 2], "times_ms": times}
 
 
+def write_trace(profile, path):
+    """Per-op GPU times as a Chrome trace (chrome://tracing, Perfetto), and the hot ops printed."""
+    import json
+    from collections import defaultdict
+
+    events, ts = [], 0.0
+    for s in profile["steps"]:
+        events.append({"name": s["name"], "cat": s["op"], "ph": "X", "ts": ts, "dur": s["ms"] * 1e3, "pid": 1, "tid": 1,
+                       "args": {"op": s["op"]}})
+        ts += s["ms"] * 1e3
+    with open(path, "w") as f:
+        json.dump({"traceEvents": events, "displayTimeUnit": "ms", "otherData": {"timing": profile["source"]}}, f)
+    by_op = defaultdict(float)
+    for s in profile["steps"]:
+        by_op[s["op"]] += s["ms"]
+    total = sum(by_op.values())
+    print(f"per-op GPU time ({profile['source']}), {len(profile['steps'])} steps, {total:.1f} ms:")
+    for op, ms in sorted(by_op.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"  {op:<24} {ms:9.2f} ms  {100 * ms / max(total, 1e-9):5.1f}%")
+    print(f"wrote {path}")
+
+
 def cmd_bench(args):
     import json
 
@@ -137,8 +159,13 @@ def cmd_bench(args):
     if args.backend == "webgl":
         from . import headless
 
-        result = headless.run_page(args.model_dir, {"runs": args.runs, "dims": ",".join(f"{k}:{v}" for k, v in dims.items())})
+        query = {"runs": args.runs, "dims": ",".join(f"{k}:{v}" for k, v in dims.items())}
+        if args.profile:
+            query["profile"] = 1
+        result = headless.run_page(args.model_dir, query)
         result.pop("status", None)
+        if args.profile:
+            write_trace(result["profile"], args.profile)
     else:
         result = bench_numpy(args.model_dir, args.runs, dims)
     result["model"] = args.model_dir
@@ -216,6 +243,7 @@ def build_parser():
     b.add_argument("--runs", type=int, default=50, help="warm runs (at least 30)")
     b.add_argument("--dim", action="append", metavar="NAME=SIZE", help="size of a symbolic dim (default 1)")
     b.add_argument("--output", default="bench.json", metavar="OUT.json")
+    b.add_argument("--profile", metavar="TRACE.json", help="webgl: also time every op on the GPU, write a Chrome trace")
     b.set_defaults(fn=cmd_bench)
 
     i = sub.add_parser("info", help="inputs, outputs, ops, parameters and shards of a converted model")

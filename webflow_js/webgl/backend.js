@@ -219,11 +219,20 @@ export class WebGLBackend {
   plan(plan) {
     const steps = plan.steps.map((s) => {
       const draws = this._prepare(s, s.inputs.map((n) => (n == null ? null : plan.metas[n])));
-      return { inputs: s.inputs, outputs: s.outputs.map(([n]) => n), free: s.free, draws };
+      return { name: s.name, op: s.op, inputs: s.inputs, outputs: s.outputs.map(([n]) => n), free: s.free, draws };
     });
     const id = this.nextPlan++;
     this.plans.set(id, { steps, inputs: plan.inputs, outputs: plan.outputs, constants: plan.constants });
     return id;
+  }
+
+  // One replay with each step timed: {source, disjoint, steps: [{name, op, ms}]}.
+  async profile(id, inputHandles) {
+    const timer = new StepTimer(this.gl, this.timer);
+    const outs = this.replay(id, inputHandles, timer);
+    const result = await timer.results();
+    outs.forEach((h) => this.dispose(h));
+    return result;
   }
 
   releasePlan(id) {
@@ -231,7 +240,7 @@ export class WebGLBackend {
   }
 
   // One inference: input handles in, output handles out (the caller reads and disposes them).
-  replay(id, inputHandles) {
+  replay(id, inputHandles, timer = null) {
     const plan = this.plans.get(id);
     const env = new Map();
     plan.inputs.forEach((n, k) => env.set(n, this._tensor(inputHandles[k])));
@@ -239,11 +248,13 @@ export class WebGLBackend {
     const owned = new Set();
     for (const s of plan.steps) {
       const ins = s.inputs.map((n) => (n == null ? null : env.get(n)));
+      timer?.begin(s);
       s.draws.forEach((d, k) => {
         const t = this._run(d, ins);
         env.set(s.outputs[k], t);
         owned.add(t);
       });
+      timer?.end(s);
       for (const n of s.free) {
         const t = env.get(n);
         if (owned.has(t)) {
@@ -261,6 +272,51 @@ export class WebGLBackend {
       owned.delete(t);
       return h;
     });
+  }
+}
+
+// Per-step GPU time of one replay: timer queries where the driver has them (exact GPU time),
+// else a finish() after each step (wall time; close to GPU time on SwiftShader, which
+// renders on the CPU). Only `profile` uses it, never a normal inference.
+class StepTimer {
+  constructor(gl, ext) {
+    this.gl = gl;
+    this.ext = ext;
+    this.rows = [];
+  }
+
+  begin(step) {
+    if (this.ext) {
+      const q = this.gl.createQuery();
+      this.gl.beginQuery(this.ext.TIME_ELAPSED_EXT, q);
+      this.rows.push({ name: step.name, op: step.op, query: q });
+    } else {
+      this.gl.finish();
+      this.rows.push({ name: step.name, op: step.op, t0: performance.now() });
+    }
+  }
+
+  end() {
+    const row = this.rows[this.rows.length - 1];
+    if (this.ext) {
+      this.gl.endQuery(this.ext.TIME_ELAPSED_EXT);
+    } else {
+      this.gl.finish();
+      row.ms = performance.now() - row.t0;
+    }
+  }
+
+  async results() {
+    const gl = this.gl;
+    for (const row of this.rows) {
+      if (!row.query) continue;
+      while (!gl.getQueryParameter(row.query, gl.QUERY_RESULT_AVAILABLE)) await new Promise((r) => setTimeout(r, 1));
+      row.ms = gl.getQueryParameter(row.query, gl.QUERY_RESULT) / 1e6;
+      gl.deleteQuery(row.query);
+      delete row.query;
+    }
+    const disjoint = this.ext && gl.getParameter(this.ext.GPU_DISJOINT_EXT);
+    return { source: this.ext ? "timer-query" : "finish", disjoint: !!disjoint, steps: this.rows.map(({ name, op, ms }) => ({ name, op, ms })) };
   }
 }
 

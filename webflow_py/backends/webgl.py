@@ -125,6 +125,17 @@ class WebGLBackend:
         self.timing = {"upload_ms": (t1 - t0) * 1e3, "replay_ms": (t2 - t1) * 1e3, "read_ms": (t3 - t2) * 1e3}
         return result
 
+    async def profile_async(self, plan, feeds, input_names, output_names):
+        """One replay with every step timed on the GPU: {source, steps: [{name, op, ms}]}."""
+        plan_id = self.prepare(plan, input_names, output_names)
+        handles = _upload_feeds(self.js, feeds, input_names)
+        try:
+            result = await self.js.profile(plan_id, _js(handles))
+        finally:
+            for h in handles:
+                self.js.dispose(h)
+        return result
+
     async def trace_async(self, plan, feeds, input_names, keep=None):
         """Eager mode: run the plan op by op and read back every tensor named in `keep` (all when
         None), e.g. to find the first op whose output differs from the numpy backend."""
