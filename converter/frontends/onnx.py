@@ -18,6 +18,7 @@ from webflow.symbolic import Sym
 
 # Old opsets are read too: where an op's signature changed, a handler below lowers the old
 # form, and old-only attributes (broadcast, consumed_inputs, ...) are refused by name.
+FORMAT = "onnx"
 MIN_OPSET = 1
 MAX_OPSET = onnx.defs.onnx_opset_version()
 
@@ -343,6 +344,17 @@ def _batchnorm(imp, node, attrs, name):
     if any(node.output[1:]):
         raise UnsupportedError("training-mode outputs (running mean/var)")
     imp.emit("BatchNormalization", node.input, node.output[:1], attrs, name)
+
+
+def accepts(path):
+    return path.endswith(".onnx")
+
+
+def import_file(path, log=print):
+    model = load(path)
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+    graph = import_model(model, path)
+    return graph, {"source_format": FORMAT, "opset": opset, "source_producer": f"{model.producer_name} {model.producer_version}".strip()}
 
 
 def import_model(model, source):
