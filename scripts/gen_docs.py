@@ -35,6 +35,7 @@ def _attrs(d):
 
 
 def ops_markdown():
+    from webflow.backends.webgl import how_op_runs
     from webflow.ops import REGISTRY
 
     lines = [
@@ -49,6 +50,9 @@ def ops_markdown():
         "  (constants, or computed from input shapes), and they never travel to the GPU.",
         "- **fusable** ops take an `activation` attribute: a unary op applied to their output,",
         "  e.g. `{\"op\": \"Clip\", \"min\": 0.0, \"max\": 6.0}`.",
+        "- **backends**: the numpy backend runs every op (it is the reference). The webgl column",
+        "  says how the browser runs it: its own GPU kernel, or expanded by the planner into ops",
+        "  that have kernels (`webflow_py/decompose.py`).",
         "",
         f"{len(REGISTRY)} ops.",
         "",
@@ -57,12 +61,12 @@ def ops_markdown():
     for d in REGISTRY.values():
         by_family.setdefault(d.family, []).append(d)
     for family in sorted(by_family):
-        lines += [f"## {family}", "", "| op | inputs | outputs | attributes | output dtype | semantics |", "|---|---|---|---|---|---|"]
+        lines += [f"## {family}", "", "| op | inputs | outputs | attributes | output dtype | webgl | semantics |", "|---|---|---|---|---|---|---|"]
         for d in sorted(by_family[family], key=lambda d: d.name):
             doc = " ".join(d.doc.split("\n\n")[0].split()).replace("|", "\\|")
             outs = ", ".join(d.outputs)
             name = d.name + (" (fusable)" if d.fusable else "")
-            lines.append(f"| {name} | {_inputs(d)} | {outs} | {_attrs(d)} | {_dtype_rule(d)} | {doc} |")
+            lines.append(f"| {name} | {_inputs(d)} | {outs} | {_attrs(d)} | {_dtype_rule(d)} | {how_op_runs(d.name)} | {doc} |")
         lines.append("")
     return "\n".join(lines)
 

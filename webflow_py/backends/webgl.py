@@ -49,6 +49,38 @@ def plan_json(plan, input_names, output_names, constants):
     return {"inputs": list(input_names), "outputs": list(output_names), "constants": constants, "metas": metas, "steps": steps}
 
 
+# The ops webflow_js has a kernel for (webflow_js/webgl/kernels/index.js), known here so the
+# converter can say how a model will run without a browser; a test checks both lists agree.
+# In the page, the JS registry itself is asked (kernelNames()).
+KERNEL_OPS = frozenset({
+    "Abs", "Add", "And", "ArgMax", "ArgMin", "AveragePool", "BatchNormalization", "Cast",
+    "CastLike", "Ceil", "Celu", "Clip", "Concat", "ConstantOfShape", "Conv", "ConvTranspose", "Cos",
+    "DepthToSpace", "DequantizeLinear", "Div", "Dropout", "Elu", "Equal", "Erf", "Exp", "Expand",
+    "EyeLike", "Flatten", "Floor", "Gather", "GatherElements", "Gelu", "Gemm", "GlobalAveragePool",
+    "GlobalMaxPool", "Greater", "GreaterOrEqual", "GroupNormalization", "HardSigmoid", "HardSwish",
+    "Hardmax", "Identity", "InstanceNormalization", "IsNaN", "LRN", "LayerNormalization",
+    "LeakyRelu", "Less", "LessOrEqual", "Log", "LogSoftmax", "LpNormalization", "LpPool", "MatMul",
+    "Max", "MaxPool", "Mean", "MeanVarianceNormalization", "Min", "Mish", "Mod", "Mul", "Neg",
+    "Not", "Or", "PRelu", "Pad", "Pow", "QuantizeLinear", "Range", "Reciprocal", "ReduceL1",
+    "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin",
+    "ReduceProd", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Resize", "Round", "Selu",
+    "Shape", "Sigmoid", "Sign", "Sin", "Size", "Slice", "Softmax", "Softplus", "Softsign",
+    "SpaceToDepth", "Split", "Sqrt", "Squeeze", "Sub", "Sum", "Tanh", "ThresholdedRelu", "Tile",
+    "Transpose", "Trilu", "Unsqueeze", "Where", "Xor"
+})
+
+
+def how_op_runs(op):
+    """How the webgl backend runs an op: its own kernel, an expansion into other ops, or not."""
+    from ..decompose import DECOMPOSITIONS
+
+    if op in KERNEL_OPS:
+        return "gpu kernel"
+    if op in DECOMPOSITIONS:
+        return "expanded into ops with kernels"
+    return "not on the GPU"
+
+
 GPU_DTYPES = ("float32", "float16", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "bool")
 
 
