@@ -31,24 +31,14 @@ def _sha256(path):
     return h.hexdigest()
 
 
-def detect_format(src):
-    src = os.fspath(src)
-    if src.endswith(".onnx"):
-        return "onnx"
-    raise ConversionError(f"{src}: unknown source format (supported: .onnx)")
-
-
 def import_graph(src, log=print):
-    """Read a source model into a webflow Graph (constants as numpy arrays)."""
-    fmt = detect_format(src)
+    """Read a source model into a webflow Graph (constants as numpy arrays) and producer info."""
+    from .frontends import frontend_for
+
+    frontend = frontend_for(src)
     if not os.path.exists(src):
         raise ConversionError(f"{src}: file not found")
-    from .frontends import onnx as onnx_frontend
-
-    model = onnx_frontend.load(src)
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
-    graph = onnx_frontend.import_model(model, src)
-    return graph, {"source_format": fmt, "opset": opset, "source_producer": f"{model.producer_name} {model.producer_version}".strip()}
+    return frontend.import_file(src, log)
 
 
 def infer_shapes(graph):
@@ -65,13 +55,22 @@ def infer_shapes(graph):
     return plan.metas
 
 
-def convert(src, out_dir, quantize=None, shard_size=DEFAULT_SHARD_SIZE, log=print, show_progress=None):
-    """Convert `src` into `out_dir`; returns the report (also written as report.json)."""
+LAYOUTS = ("auto", "nchw")
+
+
+def convert(src, out_dir, quantize=None, shard_size=DEFAULT_SHARD_SIZE, log=print, show_progress=None, layout="auto"):
+    """Convert `src` into `out_dir`; returns the report (also written as report.json).
+
+    layout="auto" runs convolution networks channels-last (passes/channels_last.py); "nchw"
+    keeps the source's layout. Graph inputs and outputs keep their shapes either way.
+    """
+    if layout not in LAYOUTS:
+        raise ConversionError(f"layout={layout!r} (known: {', '.join(LAYOUTS)})")
     t0 = time.monotonic()
     log(f"converting {src}")
     graph, producer = import_graph(src, log)
     ops_before = Counter(n.op for n in graph.nodes)
-    stats = passes.run_all(graph, log)
+    stats = passes.run_all(graph, log, skip={"channels_last"} if layout == "nchw" else ())
     check_ops(graph)
     warnings = []
     try:

@@ -52,7 +52,7 @@ def _parse_dims(specs):
 def cmd_convert(args):
     from webflow.converter import convert
 
-    convert(args.src, args.out_dir, quantize=args.quantize, shard_size=args.shard_size)
+    convert(args.src, args.out_dir, quantize=args.quantize, shard_size=args.shard_size, layout=args.layout)
 
 
 def _predict(model_dir, feeds, backend):
@@ -218,6 +218,8 @@ def build_parser():
     c.add_argument("out_dir")
     c.add_argument("--quantize", choices=["float16", "int8"])
     c.add_argument("--shard-size", type=parse_size, default="4MB", help="bytes per weight shard (default 4MB)")
+    c.add_argument("--layout", choices=["auto", "nchw"], default="auto",
+                   help="auto (default): convolutions run channels-last (NHWC); nchw: keep the source layout")
     c.set_defaults(fn=cmd_convert)
 
     r = sub.add_parser("run", help="run a converted model on .npy inputs, save outputs as .npz")
