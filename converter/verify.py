@@ -17,7 +17,77 @@ def source_runtime(src):
             raise ConversionError(f"{src}: onnxruntime cannot load it: {e}") from None
         names = [o.name for o in sess.get_outputs()]
         return lambda feeds: dict(zip(names, sess.run(None, feeds)))
+    if str(src).endswith(".tflite"):
+        return _litert(src)
+    if str(src).endswith(".keras"):
+        return _keras(src)
+    from .frontends import tensorflow as tf_frontend
+
+    if tf_frontend.accepts(str(src)):
+        return _saved_model(src)
     raise ConversionError(f"{src}: no reference runtime for this format")
+
+
+def _litert(src):
+    """LiteRT (ai-edge-litert), TFLite's own runtime; inputs and outputs by tensor name."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        raise ConversionError(f"{src}: verifying a .tflite model needs the ai-edge-litert package") from None
+    try:
+        interp = Interpreter(model_path=str(src))
+        interp.allocate_tensors()
+    except Exception as e:
+        raise ConversionError(f"{src}: LiteRT cannot load it: {e}") from None
+    ins, outs = interp.get_input_details(), interp.get_output_details()
+
+    def run(feeds):
+        missing = [d["name"] for d in ins if d["name"] not in feeds]
+        if missing:
+            raise InputError(f"missing input(s) {missing} for {src}")
+        for d in ins:
+            x = np.asarray(feeds[d["name"]], d["dtype"])
+            if tuple(x.shape) != tuple(d["shape"]):
+                interp.resize_tensor_input(d["index"], x.shape)
+                interp.allocate_tensors()
+            interp.set_tensor(d["index"], x)
+        interp.invoke()
+        return {d["name"]: interp.get_tensor(d["index"]).copy() for d in outs}
+    return run
+
+
+def _keras(src):
+    """Keras itself (model.predict); outputs named as the converter names them."""
+    from .frontends.keras import load, output_names
+
+    keras, model = load(src)
+    names, inputs = output_names(model), [t.name for t in model.inputs]
+
+    def run(feeds):
+        missing = [n for n in inputs if n not in feeds]
+        if missing:
+            raise InputError(f"missing input(s) {missing} for {src}")
+        xs = [np.asarray(feeds[n]) for n in inputs]
+        ys = model.predict(xs[0] if len(xs) == 1 else xs, verbose=0)
+        return dict(zip(names, ys if isinstance(ys, (list, tuple)) else [ys]))
+    return run
+
+
+def _saved_model(src):
+    """TensorFlow running the SavedModel's serving signature (the one the converter reads)."""
+    from .frontends.tensorflow import load_signature
+
+    tf, loaded, fn, _ = load_signature(src)
+    specs = fn.structured_input_signature[1]
+
+    def run(feeds):
+        missing = [n for n in specs if n not in feeds]
+        if missing:
+            raise InputError(f"missing input(s) {missing} for {src}")
+        out = fn(**{n: tf.constant(feeds[n], dtype=s.dtype) for n, s in specs.items()})
+        return {k: out[k].numpy() for k in sorted(out)}  # the converter's output order
+    run.keep_alive = loaded  # the signature's variables live as long as the loaded object
+    return run
 
 
 def random_inputs(inputs, dims=None, seed=0):

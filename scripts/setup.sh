@@ -34,3 +34,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 .venv/bin/python -c "import webflow, onnx, onnxruntime, torch; print('webflow', webflow.__version__, '| onnx', onnx.__version__, '| onnxruntime', onnxruntime.__version__, '| torch', torch.__version__)"
+
+step "MediaPipe TFLite models (.cache/models/mediapipe, unpacked from the mediapipe wheel on PyPI)"
+# The tests and the TFLite examples use real models; the wheel is downloaded, never installed.
+.venv/bin/python scripts/fetch_models.py

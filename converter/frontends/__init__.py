@@ -14,7 +14,7 @@ import os
 
 from webflow.errors import ConversionError
 
-FRONTENDS = ["onnx"]  # module names in this package; tflite, keras, tensorflow join as they land
+FRONTENDS = ["onnx", "tflite"]  # module names in this package, tried in order
 
 
 def frontend_for(path):
