@@ -1,7 +1,8 @@
 """webflow.converter: trained models → model.json + weight shards.
 
-    from webflow.converter import convert
+    from webflow.converter import convert, from_torch
     convert("model.onnx", "out/model", quantize="float16")
+    from_torch(torch_module, (example_input,), "out/model")     # PyTorch directly, no ONNX
 """
 
 import hashlib
@@ -24,10 +25,16 @@ from .writer import write_model
 
 
 def _sha256(path):
+    """Of a file; of a folder (a SavedModel), its files' relative paths and bytes in sorted order."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+    folder = os.path.isdir(path)
+    files = sorted(os.path.join(r, f) for r, _, fs in os.walk(path) for f in fs) if folder else [path]
+    for name in files:
+        if folder:
+            h.update(os.path.relpath(name, path).encode() + b"\0")
+        with open(name, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()
 
 
@@ -64,13 +71,45 @@ def convert(src, out_dir, quantize=None, shard_size=DEFAULT_SHARD_SIZE, log=prin
     layout="auto" runs convolution networks channels-last (passes/channels_last.py); "nchw"
     keeps the source's layout. Graph inputs and outputs keep their shapes either way.
     """
-    if layout not in LAYOUTS:
-        raise ConversionError(f"layout={layout!r} (known: {', '.join(LAYOUTS)})")
+    _check_layout(layout)
     t0 = time.monotonic()
     log(f"converting {src}")
     graph, producer = import_graph(src, log)
+    producer = {**producer, "source_sha256": _sha256(src)}
+    return convert_graph(graph, producer, out_dir, quantize, shard_size, log, show_progress, layout, t0=t0)
+
+
+def from_torch(module, example_inputs, out_dir, dynamic_batch=True, input_names=None, output_names=None, quantize=None,
+               shard_size=DEFAULT_SHARD_SIZE, log=print, show_progress=None, layout="auto"):
+    """Convert a torch.nn.Module straight into `out_dir` (torch.export, no ONNX); returns the report.
+
+    example_inputs: a tensor or a tuple of tensors, one per forward() argument. With
+    dynamic_batch, dim 0 of every input is the symbolic dim "batch". Inputs are named after
+    forward()'s parameters unless input_names is given; outputs "output" (or "output_0", ...)
+    unless output_names is given.
+    """
+    from .frontends import torch as torch_frontend
+
+    _check_layout(layout)
+    t0 = time.monotonic()
+    log(f"converting {type(module).__name__} (torch.export)")
+    graph, producer = torch_frontend.import_module(module, example_inputs, dynamic_batch, input_names, output_names, log)
+    producer = {**producer, "source_sha256": torch_frontend.state_sha256(module)}
+    # the frontend writes every size as a constant (symbolic ones included): no shape arithmetic to fold
+    return convert_graph(graph, producer, out_dir, quantize, shard_size, log, show_progress, layout, skip=("fold_shapes",), t0=t0)
+
+
+def _check_layout(layout):
+    if layout not in LAYOUTS:
+        raise ConversionError(f"layout={layout!r} (known: {', '.join(LAYOUTS)})")
+
+
+def convert_graph(graph, producer, out_dir, quantize=None, shard_size=DEFAULT_SHARD_SIZE, log=print, show_progress=None,
+                  layout="auto", skip=(), t0=None):
+    """What every frontend's graph goes through: passes, op check, output shapes, writer, report."""
+    t0 = time.monotonic() if t0 is None else t0
     ops_before = Counter(n.op for n in graph.nodes)
-    stats = passes.run_all(graph, log, skip={"channels_last"} if layout == "nchw" else ())
+    stats = passes.run_all(graph, log, skip=set(skip) | ({"channels_last"} if layout == "nchw" else set()))
     check_ops(graph)
     warnings = []
     try:
@@ -79,7 +118,7 @@ def convert(src, out_dir, quantize=None, shard_size=DEFAULT_SHARD_SIZE, log=prin
     except WebflowError as e:
         warnings.append(f"shapes are only known when the plan is made (numpy backend); the browser backend needs them at conversion: {e}")
         log(f"  warning: {warnings[-1]}")
-    producer = {"tool": "webflow", "version": __version__, **producer, "source_sha256": _sha256(src)}
+    producer = {"tool": "webflow", "version": __version__, **producer}
     spec = write_model(graph, out_dir, quantize, shard_size, producer, show_progress=show_progress)
     report = build_report(spec, ops_before, stats, warnings, quantize)
     report["seconds"] = round(time.monotonic() - t0, 3)
