@@ -14,7 +14,7 @@ import os
 
 from webflow.errors import ConversionError
 
-FRONTENDS = ["onnx", "tflite"]  # module names in this package, tried in order
+FRONTENDS = ["onnx", "tflite", "keras", "tensorflow"]  # module names in this package, tried in order
 
 
 def frontend_for(path):
