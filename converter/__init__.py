@@ -16,11 +16,11 @@ from webflow.errors import ConversionError, WebflowError
 from webflow.graph import TensorInfo
 from webflow.model import check_ops
 from webflow.ops import Meta
-from webflow.planner import FOLD_LIMIT, make_plan
-from webflow.symbolic import SymbolicTensor
+from webflow.planner import make_plan
 from webflow.weights import DEFAULT_SHARD_SIZE
 
 from . import passes
+from .passes.util import const_meta
 from .writer import write_model
 
 
@@ -51,14 +51,7 @@ def import_graph(src, log=print):
 def infer_shapes(graph):
     """Output shapes with symbolic dims, from the op set's own shape rules."""
     metas = {t.name: Meta(t.shape, t.dtype) for t in graph.inputs}
-
-    def const_meta(name, need_value):
-        a = graph.constants[name]
-        if isinstance(a, SymbolicTensor):
-            return Meta(a.shape, a.dtype, a.values)
-        return Meta(a.shape, a.dtype.name, a.reshape(-1).tolist() if need_value or a.size <= FOLD_LIMIT else None)
-
-    plan = make_plan(graph, graph.topo_order(), metas, const_meta, fold=None, lifetimes=False)
+    plan = make_plan(graph, graph.topo_order(), metas, const_meta(graph), fold=None, lifetimes=False)
     return plan.metas
 
 
@@ -95,8 +88,7 @@ def from_torch(module, example_inputs, out_dir, dynamic_batch=True, input_names=
     log(f"converting {type(module).__name__} (torch.export)")
     graph, producer = torch_frontend.import_module(module, example_inputs, dynamic_batch, input_names, output_names, log)
     producer = {**producer, "source_sha256": torch_frontend.state_sha256(module)}
-    # the frontend writes every size as a constant (symbolic ones included): no shape arithmetic to fold
-    return convert_graph(graph, producer, out_dir, quantize, shard_size, log, show_progress, layout, skip=("fold_shapes",), t0=t0)
+    return convert_graph(graph, producer, out_dir, quantize, shard_size, log, show_progress, layout, t0=t0)
 
 
 def _check_layout(layout):

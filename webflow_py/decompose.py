@@ -27,6 +27,9 @@ def decomposes(*ops):
     return wrap
 
 
+FAN_IN = {}
+
+
 class Builder:
     """Adds nodes and small constants under names derived from the node being expanded."""
 
@@ -57,12 +60,17 @@ class Builder:
         return self._consts[key]
 
 
-def decompose(node, ins, attrs, outs):
-    """(nodes, constants) that compute `node`, or None when no expansion is known."""
-    fn = DECOMPOSITIONS.get(node.op)
+def decompose(node, ins, attrs, outs, max_inputs=None):
+    """(nodes, constants) that compute `node`, or None when no expansion is known.
+    max_inputs: the most tensor inputs one backend kernel binds (variadic ops become trees)."""
+    if max_inputs is not None and sum(1 for n in node.inputs if n) > max_inputs:
+        fn = FAN_IN.get(node.op)
+    else:
+        fn = DECOMPOSITIONS.get(node.op)
     if fn is None:
         return None
     b = Builder(node)
+    b.max_inputs = max_inputs
     fn(b, node, ins, attrs, outs)
     # expansions build freely; what none of the node's outputs needs is dropped here
     need = {o for o in node.outputs if o}
@@ -76,7 +84,6 @@ def decompose(node, ins, attrs, outs):
 
 # --- LSTM, GRU, RNN, unrolled over the sequence length -------------------------------------
 
-CONCAT_FANIN = 16  # a GPU kernel binds each input as a texture; WebGL2 guarantees 16 units
 _ACT_NAMES = {fn: name for name, fn in ACTIVATIONS.items()}
 
 
@@ -226,13 +233,30 @@ class _Unroll:
         return self.op("Gather", name, self.b.const([d], "int64", shape=()), axis=self.layout)
 
     def _stack(self, parts, shape, out):
-        """Concatenate along the batch-major axis (0, or 1 for layout 1), at most CONCAT_FANIN at a time."""
+        """Concatenate along the batch-major axis (0, or 1 for layout 1); the planner makes a
+        tree of it when a backend binds fewer inputs per kernel."""
         if not out:
             return
-        while len(parts) > 1:
-            groups = [parts[i:i + CONCAT_FANIN] for i in range(0, len(parts), CONCAT_FANIN)]
-            parts = [g[0] if len(g) == 1 else self.op("Concat", *g, axis=self.layout) for g in groups]
-        self.b.op("Reshape", [parts[0], self.ints(shape)], out=out)
+        joined = parts[0] if len(parts) == 1 else self.op("Concat", *parts, axis=self.layout)
+        self.b.op("Reshape", [joined, self.ints(shape)], out=out)
+
+
+def _fan_in(b, node, ins, attrs, outs):
+    """Concat / Sum / Max / Min / Mean over more inputs than a kernel binds, as a tree:
+    groups of max_inputs first, then the op over the group results (split again if needed)."""
+    names = [n for n in node.inputs if n]
+    op = "Sum" if node.op == "Mean" else node.op
+    k = b.max_inputs
+    parts = [g[0] if len(g) == 1 else b.op(op, g, attrs) for g in (names[i:i + k] for i in range(0, len(names), k))]
+    if node.op == "Mean":
+        total = b.op("Sum", parts)
+        b.op("Div", [total, b.const([float(len(names))], ins[0].dtype, shape=())], out=node.outputs[0])
+    else:
+        b.op(op, parts, attrs, out=node.outputs[0])
+
+
+for _op in ("Concat", "Sum", "Max", "Min", "Mean"):
+    FAN_IN[_op] = _fan_in
 
 
 @decomposes("LSTM")

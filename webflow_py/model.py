@@ -82,7 +82,8 @@ class Model:
             metas = {n: Meta(s, t, list(v) if n in self._host_inputs else None) for n, (s, t, v) in given.items()}
             # ops outside the backend's `supported` set (None: all) are expanded into ones inside it
             plan = make_plan(self.graph, self.order, metas, self.backend.const_meta, getattr(self.backend, "fold", None),
-                             supported=getattr(self.backend, "supported", None))
+                             supported=getattr(self.backend, "supported", None),
+                             max_inputs=getattr(self.backend, "max_inputs", None))
             self._plans[key] = plan
         return plan
 

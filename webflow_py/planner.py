@@ -52,7 +52,7 @@ class Plan:
                 f"peak {self.peak_bytes / 1e6:.2f} MB of intermediates (vs {self.total_bytes / 1e6:.2f} MB unreused)")
 
 
-def make_plan(graph, order, input_metas, const_meta, fold=None, lifetimes=True, supported=None):
+def make_plan(graph, order, input_metas, const_meta, fold=None, lifetimes=True, supported=None, max_inputs=None):
     """Plan `graph` (nodes in `order`) for concrete input Metas.
 
     const_meta(name, need_value) -> Meta of a constant, with its value when need_value or when
@@ -61,7 +61,8 @@ def make_plan(graph, order, input_metas, const_meta, fold=None, lifetimes=True, 
     cannot (no numpy): then nodes computed from shapes stay runtime work unless a host input
     needs them. lifetimes=False skips memory planning (for symbolic shapes in the converter).
     supported: the ops the backend runs (None: all); a node of another op is expanded into
-    ops it has (webflow.decompose), right here, for the shapes of this plan.
+    ops it has (webflow.decompose), right here, for the shapes of this plan. max_inputs: the
+    most tensor inputs one of its kernels binds (variadic ops with more become trees).
     """
     plan = Plan(tuple((m.shape, m.dtype) for m in input_metas.values()))
     metas = plan.metas
@@ -110,8 +111,9 @@ def make_plan(graph, order, input_metas, const_meta, fold=None, lifetimes=True, 
                         metas[name] = o
                         plan.folded[name] = v
                 continue
-        if supported is not None and d.name not in supported:
-            expansion = decompose(node, ins, attrs, outs)
+        too_wide = max_inputs is not None and sum(1 for n in node.inputs if n) > max_inputs
+        if too_wide or (supported is not None and d.name not in supported):
+            expansion = decompose(node, ins, attrs, outs, max_inputs)
             if expansion is not None:
                 nodes, constants = expansion
                 for name, m in constants.items():

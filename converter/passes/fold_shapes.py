@@ -20,7 +20,9 @@ import numpy as np
 
 from webflow.errors import WebflowError
 from webflow.ops import Meta, get
-from webflow.planner import FOLD_LIMIT, make_plan
+from webflow.planner import make_plan
+
+from .util import const_meta
 from webflow.symbolic import Sym, SymbolicTensor, is_sym
 
 PRIMES = [3, 5, 7, 11, 13, 17, 19, 23]
@@ -45,17 +47,12 @@ def _plan(graph, order, env):
     for t in graph.inputs:
         metas[t.name] = Meta([d.evaluate(env) if is_sym(d) else d for d in t.shape], t.dtype)
 
-    def const_meta(name, need_value):
-        a = graph.constants[name]
-        return Meta(a.shape, "bool" if a.dtype == np.bool_ else a.dtype.name,
-                    a.reshape(-1).tolist() if need_value or a.size <= FOLD_LIMIT else None)
-
     def fold(opdef, ins, attrs, n_out):
         args = [None if m is None else np.array(m.value, m.dtype).reshape(m.shape) if m.value is not None
                 else np.empty(m.shape, m.dtype) for m in ins]
         return [np.asarray(o).reshape(-1).tolist() for o in opdef.run(args, attrs)[:n_out]]
 
-    return make_plan(graph, order, metas, const_meta, fold)
+    return make_plan(graph, order, metas, const_meta(graph), fold)
 
 
 def run(graph, log):

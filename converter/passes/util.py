@@ -2,6 +2,12 @@
 
 from collections import defaultdict
 
+import numpy as np
+
+from webflow.ops import Meta
+from webflow.planner import FOLD_LIMIT
+from webflow.symbolic import SymbolicTensor
+
 
 def consumers(graph):
     """tensor name -> [(node, input position)]"""
@@ -28,3 +34,15 @@ def fresh_name(graph, base):
     while name in taken:
         name, i = f"{base}_{i}", i + 1
     return name
+
+
+def const_meta(graph):
+    """The planner's view of the graph's constants: small ones with their values (symbolic
+    ones too, which the planner binds), large ones by shape and dtype only."""
+    def meta(name, need_value):
+        a = graph.constants[name]
+        if isinstance(a, SymbolicTensor):
+            return Meta(a.shape, a.dtype, a.values)
+        dtype = "bool" if a.dtype == np.bool_ else a.dtype.name
+        return Meta(a.shape, dtype, a.reshape(-1).tolist() if need_value or a.size <= FOLD_LIMIT else None)
+    return meta

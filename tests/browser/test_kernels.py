@@ -60,7 +60,7 @@ def case_plan(case, supported):
         else:
             inputs.append(TensorInfo(names[i], dtype, x.shape))
     graph = Graph(inputs, [TensorInfo(o, "", ()) for o in outs], [node], consts)
-    plan = make_plan(graph, [node], {t.name: Meta(t.shape, t.dtype) for t in inputs}, lambda n, need: consts[n], supported=supported)
+    plan = make_plan(graph, [node], {t.name: Meta(t.shape, t.dtype) for t in inputs}, lambda n, need: consts[n], supported=supported, max_inputs=16)
     tensors = {t.name: encode(case.inputs[names.index(t.name)]) for t in inputs}
     for name in plan.weights_used:  # plan-time constants the expansion reads as tensors
         m = plan.metas[name]

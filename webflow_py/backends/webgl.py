@@ -1,8 +1,9 @@
 """The webgl backend: the plan runs as WebGL2 kernels in the browser (webflow_js/webgl).
 
 Python plans; JavaScript computes. This module turns a plan into the JSON the JS side prepares
-once (docs/CONTRACT.md) and drives it: per inference one upload of the inputs, one replay, one
-read per output. Tensor data never passes through Python.
+once (docs/CONTRACT.md) and drives it: per inference one upload of the inputs (none for an
+input already on the GPU, such as a camera frame), one replay, one read per output. Tensor data
+never passes through Python.
 """
 
 import time
@@ -100,7 +101,7 @@ class WebGLBackend:
     """Drives the JS WebGLBackend (`js`) for one model whose weights JS already uploaded."""
 
     name = "webgl"
-
+    max_inputs = 16  # textures one draw samples: WebGL2 guarantees 16 units
     def __init__(self, spec, js, weight_handles):
         version = js.contractVersion
         if version != CONTRACT_VERSION:
@@ -142,12 +143,12 @@ class WebGLBackend:
         the reads (waiting for the GPU); the caller's wall time minus these is Python's share."""
         plan_id = self.prepare(plan, input_names, output_names)
         t0 = time.perf_counter()
-        handles = _upload_feeds(self.js, feeds, input_names)
+        handles, uploaded = _upload_feeds(self.js, feeds, input_names)
         t1 = time.perf_counter()
         try:
             outs = list(self.js.replay(plan_id, _js(handles)))
         finally:
-            for h in handles:
+            for h in uploaded:
                 self.js.dispose(h)
         t2 = time.perf_counter()
         result = {}
@@ -160,11 +161,11 @@ class WebGLBackend:
     async def profile_async(self, plan, feeds, input_names, output_names):
         """One replay with every step timed on the GPU: {source, steps: [{name, op, ms}]}."""
         plan_id = self.prepare(plan, input_names, output_names)
-        handles = _upload_feeds(self.js, feeds, input_names)
+        handles, uploaded = _upload_feeds(self.js, feeds, input_names)
         try:
             result = await self.js.profile(plan_id, _js(handles))
         finally:
-            for h in handles:
+            for h in uploaded:
                 self.js.dispose(h)
         return result
 
@@ -172,8 +173,8 @@ class WebGLBackend:
         """Eager mode: run the plan op by op and read back every tensor named in `keep` (all when
         None), e.g. to find the first op whose output differs from the numpy backend."""
         self.prepare(plan, input_names, [])  # uploads plan-time constants; checks support
-        env = dict(zip(input_names, _upload_feeds(self.js, feeds, input_names)))
-        owned = list(env.values())
+        handles, owned = _upload_feeds(self.js, feeds, input_names)
+        env = dict(zip(input_names, handles))
         consts = self._const_handles[id(plan)]
         result = {}
         try:
@@ -252,4 +253,14 @@ async def _read(js, plan, name, handle):
 
 
 def _upload_feeds(js, feeds, names):
-    return [js.upload(feeds[n].dtype, _js(list(feeds[n].shape)), feeds[n].data) for n in names]
+    """(input handles, the handles uploaded here). A feed already on the GPU (one with a
+    `handle`, e.g. a camera frame) is used as it is: not uploaded, and not the run's to dispose."""
+    handles, uploaded = [], []
+    for n in names:
+        f = feeds[n]
+        if getattr(f, "handle", None) is not None:
+            handles.append(f.handle)
+        else:
+            handles.append(js.upload(f.dtype, _js(list(f.shape)), f.data))
+            uploaded.append(handles[-1])
+    return handles, uploaded
