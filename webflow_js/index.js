@@ -1,17 +1,37 @@
 // webflow in the page. Two APIs over one runtime:
 //   JavaScript: const m = await webflow.load(url, {onProgress}); const out = await m.predict({x: {data, shape}});
 //   Python (Pyodide): m = await webflow.load_async(url); out = await m.predict_async({"x": x})
+// Media input (media/): webflow.camera(...) gives frames that are GPU tensors (model inputs with
+// no readback), webflow.microphone(...) log-mel features; Python: webflow.camera / webflow.microphone.
 // The site layout (scripts/build_web.py): <site>/webflow_js/, <site>/pyodide/, <site>/wheels/,
 // <site>/manifest.json. Nothing is fetched from anywhere else.
 
 import { capabilities, WebGLUnavailable } from "./webgl/context.js";
 import { WebGLBackend } from "./webgl/backend.js";
 import { fetchModel, uploadWeights } from "./fetch.js";
+import { openCamera } from "./media/camera.js";
+import { openMicrophone } from "./media/audio.js";
+import { MediaError } from "./media/devices.js";
 
-export { capabilities, WebGLUnavailable };
+export { capabilities, WebGLUnavailable, MediaError };
 
 const SITE = new URL("../", import.meta.url);
 let runtime = null;
+let gpuState = null;
+
+// The page's one WebGL backend (models and camera frames must share it: handles are per backend).
+function gpu(debug = false) {
+  if (!gpuState) {
+    try {
+      gpuState = { backend: new WebGLBackend({ debug }), error: "" };
+    } catch (e) {
+      if (!(e instanceof WebGLUnavailable)) throw e;
+      gpuState = { backend: null, error: e.message };
+    }
+  }
+  if (debug && gpuState.backend) gpuState.backend.debug = true;
+  return gpuState;
+}
 
 // Boot Pyodide from the site's own files and install webflow's runtime wheel (once per page).
 export function boot({ site = SITE, onProgress = () => {}, debug = false } = {}) {
@@ -27,19 +47,25 @@ async function start(site, onProgress, debug) {
   const pyodide = await loadPyodide({ indexURL: new URL("pyodide/", site).href });
   onProgress({ stage: "boot", message: "installing webflow" });
   await pyodide.loadPackage(new URL(manifest.wheel, site).href, { messageCallback: () => {} });
-  let backend = null;
-  let gpuError = "";
-  try {
-    backend = new WebGLBackend({ debug });
-  } catch (e) {
-    if (!(e instanceof WebGLUnavailable)) throw e;
-    gpuError = e.message;
-    onProgress({ stage: "boot", message: `no GPU backend: ${e.message}` });
-  }
-  pyodide.registerJsModule("webflow_js", { backend, fetchModel, uploadWeights, gpuError });
+  const { backend, error: gpuError } = gpu(debug);
+  if (!backend) onProgress({ stage: "boot", message: `no GPU backend: ${gpuError}` });
+  pyodide.registerJsModule("webflow_js", {
+    backend, fetchModel, uploadWeights, gpuError, openCamera: (opts) => openCamera(backend, opts), openMicrophone,
+  });
   const browser = pyodide.pyimport("webflow.browser");
   onProgress({ stage: "boot", message: `ready in ${((performance.now() - t0) / 1000).toFixed(1)} s` });
   return { pyodide, backend, browser };
+}
+
+// The camera, frames as GPU tensors (media/camera.js): {width, height, facingMode, deviceId, mirror, video}.
+// Fails with a MediaError whose `code` and `message` the page can show.
+export function camera(opts = {}) {
+  return openCamera(gpu(opts.debug).backend, opts);
+}
+
+// The microphone, as 16 kHz samples and log-mel features (media/audio.js): {keep, deviceId}.
+export function microphone(opts = {}) {
+  return openMicrophone(opts);
 }
 
 export class Model {

@@ -14,3 +14,17 @@ async def load_async(url, on_progress=None):
     from .browser import load_async as _load
 
     return await _load(url, on_progress)
+
+
+def camera(**options):
+    """In the page (Pyodide): `async for frame in webflow.camera(size=224)`, frames on the GPU. See webflow.media."""
+    from .media import camera as _camera
+
+    return _camera(**options)
+
+
+async def microphone(**options):
+    """In the page (Pyodide): log-mel features of the microphone. See webflow.media."""
+    from .media import microphone as _microphone
+
+    return await _microphone(**options)

@@ -5,7 +5,12 @@
     out = await model.predict_async({"image": x})   # x: a JS {data, shape}, numpy array, or (list, shape)
     out["logits"].shape, out["logits"].tolist()
 
+    async for frame in webflow.camera(size=224, mirror=True):   # frames stay on the GPU (webflow.media)
+        out = await model.predict_async({"image": frame})
+
 Python plans and dispatches; tensors live in JS/GPU memory and never pass through Python.
+A GPU-resident input (a camera frame: anything with `handle`, `shape` and `dtype`) is fed as it
+is, with no upload and no readback.
 """
 
 import json
@@ -105,14 +110,18 @@ def _keys(obj):
 
 
 class _Feed:
-    """An input on its way to the GPU: a JS typed array (no copy), or Python data turned into one."""
+    """An input on its way to the GPU: a JS typed array (no copy), Python data turned into one, or
+    a tensor already on the GPU (`handle`: a camera frame; the run neither uploads nor frees it)."""
 
-    def __init__(self, data, shape, dtype):
+    def __init__(self, data, shape, dtype, handle=None):
         self.data = data
         self.shape = tuple(int(d) for d in shape)
         self.dtype = dtype
+        self.handle = handle
 
     def values(self):
+        if self.handle is not None:
+            raise InputError("a tensor on the GPU (a camera frame) cannot feed a shape-like input, whose values the planner reads")
         return self.data.to_py().tolist() if hasattr(self.data, "to_py") else list(self.data)
 
 
@@ -122,7 +131,12 @@ _JS_TYPES = {"Float32Array": "float32", "Float64Array": "float64", "Int32Array":
 
 
 def _as_feed(x, info):
-    """JS {data, shape} | numpy array | (flat list, shape) -> _Feed, named errors otherwise."""
+    """JS {data, shape} | numpy array | (flat list, shape) | GPU tensor ({handle, shape, dtype}:
+    a camera frame, JS or Python) -> _Feed, named errors otherwise."""
+    if hasattr(x, "handle") and hasattr(x, "shape"):
+        if not isinstance(x.handle, (int, float)):  # None, or JS null (JsNull in Pyodide)
+            raise InputError(f"input {info.name!r}: this frame was disposed (a camera frame lives until the next one is taken)")
+        return _Feed(None, list(x.shape), str(x.dtype), handle=int(x.handle))
     if hasattr(x, "data") and hasattr(x, "shape") and not hasattr(x, "dtype"):  # a JS object
         data = x.data
         kind = getattr(getattr(data, "constructor", None), "name", None)

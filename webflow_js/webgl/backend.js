@@ -9,6 +9,7 @@ import { ProgramCache, drawUniforms } from "./programs.js";
 import { fragmentSource } from "./shader.js";
 import { TexturePool, fromTexels, texelLayout, toTexels } from "./textures.js";
 import { KERNELS } from "./kernels/index.js";
+import { imageKernel, imageParams } from "../media/preprocess.js";
 
 export const CONTRACT_VERSION = 1;
 
@@ -61,6 +62,43 @@ export class WebGLBackend {
     const h = this.nextHandle++;
     this.tensors.set(h, t);
     return h;
+  }
+
+  // An image (video element, canvas, ImageBitmap, <img>, VideoFrame) as a model input, with no
+  // CPU copy: texImage2D into an RGBA8 texture (kept for the next frame of that size), then one
+  // kernel crops, resizes, mirrors, normalizes and lays it out (../media/preprocess.js says how).
+  // imageTiming: milliseconds spent issuing the upload (capture_ms) and the kernel (preprocess_ms);
+  // with params.finish the GPU is waited for after each, so they are GPU times too (profiling).
+  uploadImage(source, params = {}) {
+    const gl = this.gl;
+    const w = source.videoWidth || source.naturalWidth || source.displayWidth || source.width;
+    const h = source.videoHeight || source.naturalHeight || source.displayHeight || source.height;
+    if (!w || !h) throw new Error("uploadImage: the source has no pixels yet (a video that is not playing?)");
+    const t0 = performance.now();
+    if (!this.frame || this.frame.width !== w || this.frame.height !== h) {
+      if (this.frame) gl.deleteTexture(this.frame.tex);
+      const tex = gl.createTexture();
+      gl.bindTexture(gl.TEXTURE_2D, tex);
+      gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA8, w, h);
+      for (const p of [gl.TEXTURE_MIN_FILTER, gl.TEXTURE_MAG_FILTER]) gl.texParameteri(gl.TEXTURE_2D, p, gl.NEAREST);
+      this.frame = { tex, width: w, height: h };
+    }
+    gl.bindTexture(gl.TEXTURE_2D, this.frame.tex);
+    gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false); // top row in texture row 0
+    gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
+    gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, source);
+    gl.bindTexture(gl.TEXTURE_2D, null);
+    if (params.finish) gl.finish();
+    const t1 = performance.now();
+    const spec = imageKernel(imageParams(params, w, h));
+    const d = this._compile({ op: "Image" }, [null], ["frame"], [], spec, describe(spec.shape, "float32"));
+    const t = this._alloc(spec.shape, "float32");
+    this._draw(d, [this.frame], t);
+    if (params.finish) gl.finish();
+    const handle = this.nextHandle++;
+    this.tensors.set(handle, t);
+    this.imageTiming = { capture_ms: t1 - t0, preprocess_ms: performance.now() - t1 };
+    return handle;
   }
 
   dispose(handle) {
