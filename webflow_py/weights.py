@@ -102,14 +102,50 @@ class ShardWriter:
 
 
 def quantize_int8(a, axis):
-    """Per-channel symmetric int8: q = round(a / s), s = max|a| / 127 over all but `axis`."""
+    """Per-channel symmetric int8, s = max|a| / 127 over all but `axis`, rounded so that every
+    channel's rounding errors sum to at most half a step (see _balanced_round)."""
     np_ = require_numpy("int8 quantization")
     axis = axis % a.ndim
     red = tuple(i for i in range(a.ndim) if i != axis)
     amax = np_.abs(a).max(axis=red, keepdims=True) if a.size else np_.zeros([1] * a.ndim)
     scale = np_.where(amax > 0, amax / 127.0, 1.0).astype(np_.float32)
-    q = np_.clip(np_.round(a / scale), -127, 127).astype(np_.int8)
-    return q, scale.reshape(-1)
+    v = np_.moveaxis(a / scale, axis, 0)
+    q = _balanced_round(v.reshape(v.shape[0], -1)).reshape(v.shape)
+    return np_.moveaxis(q, 0, axis).astype(np_.int8), scale.reshape(-1)
+
+
+def _balanced_round(v):
+    """Round each row of `v` (values in [-127, 127]) to integers whose sum is the row's sum
+    rounded: round to nearest, then move the k elements nearest the rounding boundary to their
+    other neighbour, k = round(sum of the errors).
+
+    Why: a kernel's output is sum(w_i * x_i) and neighbouring inputs (pixels, post-ReLU channels)
+    share a large common part, so errors that cancel within a row hurt far less than their sum,
+    which round-to-nearest lets grow like sqrt(n) steps. On EfficientNet-Lite0 this cut the
+    logits' mean squared error 4x (docs/QUANTIZATION.md) for at most one step per element.
+    """
+    np_ = require_numpy("int8 quantization")
+    q = np_.round(v)
+    err = q - v  # in [-0.5, 0.5]
+    k = np_.round(err.sum(axis=1)).astype(np_.int64)  # > 0: rounded up too often
+    if not k.any():
+        return q
+    rows = np_.nonzero(k)[0]
+    q_, err_, k_ = q[rows], err[rows], k[rows, None]
+    # rows with k > 0 lower their k most rounded-up elements, rows with k < 0 raise theirs;
+    # at the clip bounds an element cannot move outward, so it sorts last
+    key = err_
+    key *= -np_.sign(k_).astype(key.dtype)
+    key[((k_ > 0) & (q_ <= -127)) | ((k_ < 0) & (q_ >= 127))] = np_.inf
+    kmax = int(np_.abs(k_).max())  # at most n/2: only these few per row need ordering
+    first = np_.argpartition(key, kmax - 1, axis=1)[:, :kmax] if kmax < key.shape[1] else np_.argsort(key, axis=1)
+    first = np_.take_along_axis(first, np_.argsort(np_.take_along_axis(key, first, 1), axis=1, kind="stable"), 1)
+    take = (np_.arange(kmax)[None, :] < np_.abs(k_)) & np_.isfinite(np_.take_along_axis(key, first, 1))
+    move = np_.zeros(key.shape, bool)
+    np_.put_along_axis(move, first, take, axis=1)
+    q_ -= np_.sign(k_).astype(q_.dtype) * move
+    q[rows] = q_
+    return q
 
 
 def read_shards(spec, loader):
