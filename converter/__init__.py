@@ -13,6 +13,7 @@ from collections import Counter
 
 from webflow import __version__
 from webflow.errors import ConversionError, WebflowError
+from webflow.format import summarize_weights
 from webflow.graph import TensorInfo
 from webflow.model import check_ops
 from webflow.ops import Meta
@@ -104,15 +105,22 @@ def convert_graph(graph, producer, out_dir, quantize=None, shard_size=DEFAULT_SH
     stats = passes.run_all(graph, log, skip=set(skip) | ({"channels_last"} if layout == "nchw" else set()))
     check_ops(graph)
     warnings = []
+    metas = {}
     try:
         metas = infer_shapes(graph)
         graph.outputs = [TensorInfo(o.name, metas[o.name].dtype, metas[o.name].shape) for o in graph.outputs]
     except WebflowError as e:
         warnings.append(f"shapes are only known when the plan is made (numpy backend); the browser backend needs them at conversion: {e}")
-        log(f"  warning: {warnings[-1]}")
+    runs, gpu_warnings = how_it_runs(graph, metas)
+    warnings += gpu_warnings
+    for w in warnings:
+        log(f"  warning: {w}")
     producer = {"tool": "webflow", "version": __version__, **producer}
     spec = write_model(graph, out_dir, quantize, shard_size, producer, show_progress=show_progress)
     report = build_report(spec, ops_before, stats, warnings, quantize)
+    report["runs"] = runs
+    kinds = Counter(r["webgl"] for r in runs.values() for _ in range(r["count"]))
+    log("  in the browser: " + ", ".join(f"{n} op(s) {kind}" for kind, n in sorted(kinds.items())))
     report["seconds"] = round(time.monotonic() - t0, 3)
     with open(os.path.join(out_dir, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
@@ -121,15 +129,26 @@ def convert_graph(graph, producer, out_dir, quantize=None, shard_size=DEFAULT_SH
     return report
 
 
-def build_report(spec, ops_before, stats, warnings, quantize):
-    from webflow.format import stored_nbytes
+def how_it_runs(graph, metas):
+    """Per op type: how many nodes, and how the webgl backend runs them (its own kernel, or
+    expanded into ops that have one); warnings for what the browser cannot run."""
+    from webflow.backends.webgl import GPU_DTYPES, how_op_runs
 
-    by_dtype = Counter()
-    params = 0
-    for e in spec.weights.values():
-        by_dtype[e.storage or e.dtype] += stored_nbytes(e) if e.value is None else 0
-        if e.dtype.startswith("float"):
-            params += e.size
+    runs, warnings = {}, []
+    for node in graph.nodes:
+        r = runs.setdefault(node.op, {"count": 0, "numpy": "reference", "webgl": how_op_runs(node.op)})
+        r["count"] += 1
+    off_gpu = sorted(op for op, r in runs.items() if r["webgl"] == "not on the GPU")
+    if off_gpu:
+        warnings.append(f"the webgl backend has no kernel or expansion for: {', '.join(off_gpu)}")
+    odd = sorted({m.dtype for m in metas.values() if m.dtype not in GPU_DTYPES})
+    if odd:
+        warnings.append(f"tensors of dtype {', '.join(odd)} run on the numpy backend only (GPU textures hold float32)")
+    return runs, warnings
+
+
+def build_report(spec, ops_before, stats, warnings, quantize):
+    params, by_dtype = summarize_weights(spec)
     return {
         "ops_before": dict(sorted(ops_before.items())),
         "ops_after": dict(sorted(Counter(n.op for n in spec.graph.nodes).items())),

@@ -87,3 +87,21 @@ def test_conversion_memory_is_bounded(tmp_path):
     # reading the .onnx file holds its bytes and the parsed protobuf at once (2x, briefly); after
     # that each weight is held once and streamed into shards
     assert 0.9 * size < grown < 2.3 * size, f"conversion grew memory by {grown / 1e6:.0f} MB for a {size / 1e6:.0f} MB model"
+
+
+def test_report_says_how_each_op_runs(tmp_path):
+    """report.json: op counts before/after, parameters, bytes per dtype, shards, and how each
+    op will run in the browser (its own GPU kernel, or expanded into ops that have one)."""
+    import json
+
+    from tests.torch_models import export
+
+    src = str(tmp_path / "lstm.onnx")
+    export("lstm", src)
+    report = convert(src, str(tmp_path / "out"), log=lambda *a: None)
+    assert report == json.load(open(tmp_path / "out" / "report.json"))
+    assert report["runs"]["LSTM"] == {"count": 2, "numpy": "reference", "webgl": "expanded into ops with kernels"}
+    assert report["runs"]["Gemm"]["webgl"] == "gpu kernel"
+    assert report["ops_before"] and report["ops_after"]["LSTM"] == 2 and report["parameters"] > 0
+    assert report["bytes_per_dtype"]["float32"] == report["weight_bytes"] and len(report["shards"]) == 1
+    assert report["warnings"] == []

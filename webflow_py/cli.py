@@ -180,7 +180,7 @@ def cmd_bench(args):
 def cmd_info(args):
     from collections import Counter
 
-    from .format import FORMAT_NAME, FORMAT_VERSION, stored_nbytes
+    from .format import FORMAT_NAME, FORMAT_VERSION, summarize_weights
     from .loader import as_loader
     from .model import read_spec
 
@@ -197,11 +197,7 @@ def cmd_info(args):
     print(f"ops ({len(g.nodes)} nodes):")
     for op, n in sorted(Counter(n.op for n in g.nodes).items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"  {op:<24} {n}")
-    by = Counter()
-    params = 0
-    for e in g.constants.values():
-        by[e.storage or e.dtype] += stored_nbytes(e) if e.value is None else 0
-        params += e.size if e.dtype.startswith("float") else 0
+    params, by = summarize_weights(spec)
     print(f"parameters: {params:,}")
     print("weight bytes by stored dtype: " + ", ".join(f"{k} {v:,}" for k, v in sorted(by.items())))
     print(f"shards ({len(spec.shards)}):")

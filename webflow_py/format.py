@@ -260,3 +260,19 @@ def dump_model(spec):
             "tensors": tensors,
         },
     }
+
+
+def summarize_weights(spec):
+    """(parameter count of float weights, {stored dtype: bytes in the shards})."""
+    from collections import Counter
+
+    from .dtypes import DTYPES
+
+    by_storage = Counter()
+    params = 0
+    for e in spec.weights.values():
+        if e.value is None:
+            by_storage[e.storage or e.dtype] += stored_nbytes(e)
+        if DTYPES[e.dtype].kind == "float":
+            params += e.size
+    return params, dict(by_storage)
