@@ -5,8 +5,8 @@ Keras' own predictions (fp32: atol 1e-3, rtol 1e-3), at two batch sizes."""
 import numpy as np
 import pytest
 
-from tests.browser.harness import decode, encode, serve
-from tests.browser.site import make_site
+from tests.browser.harness import decode, encode
+from tests.browser.site import model_page, served
 
 keras = pytest.importorskip("keras")
 
@@ -27,22 +27,14 @@ def site(tmp_path_factory):
         for fmt, src in zip(FORMATS, (path, folder)):
             convert(src, str(tmp / f"{name}_{fmt}"), log=lambda *a: None)
             models[f"{name}_{fmt}"] = str(tmp / f"{name}_{fmt}")
-    server = serve(make_site(str(tmp / "site"), models))
-    yield f"http://127.0.0.1:{server.server_port}", keras_models
-    server.shutdown()
+    with served(str(tmp / "site"), models) as url:
+        yield url, keras_models
 
 
 @pytest.fixture(scope="module")
 def page(browser, site):
-    url, _ = site
-    page = browser.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{url}/model.html")
-    page.wait_for_function("window.ready === true", timeout=30000)
-    yield page
-    assert not errors, errors
-    page.close()
+    with model_page(browser, site[0]) as p:
+        yield p
 
 
 @pytest.mark.parametrize("name,fmt", CASES, ids=[f"{n}-{f}" for n, f in CASES])

@@ -5,8 +5,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from tests.browser.harness import decode, encode, serve
-from tests.browser.site import make_site
+from tests.browser.harness import decode, encode
+from tests.browser.site import model_page, served
 from tests.torch_models import MODELS, export
 from tests.test_torch_models import _inputs
 from webflow.converter import convert
@@ -24,23 +24,14 @@ def site(tmp_path_factory):
         convert(src, str(tmp / name), log=lambda *a: None)
         models[name] = str(tmp / name)
         sources[name] = (src, args, ins, outs)
-    root = make_site(str(tmp / "site"), models)
-    server = serve(root)
-    yield f"http://127.0.0.1:{server.server_port}", sources
-    server.shutdown()
+    with served(str(tmp / "site"), models) as url:
+        yield url, sources
 
 
 @pytest.fixture(scope="module")
 def page(browser, site):
-    url, _ = site
-    page = browser.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{url}/model.html")
-    page.wait_for_function("window.ready === true", timeout=30000)
-    yield page
-    assert not errors, errors
-    page.close()
+    with model_page(browser, site[0]) as p:
+        yield p
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -9,8 +9,8 @@ scores and handedness logits are small and atol 1e-3 bounds those.
 import numpy as np
 import pytest
 
-from tests.browser.harness import decode, encode, serve
-from tests.browser.site import make_site
+from tests.browser.harness import decode, encode
+from tests.browser.site import model_page, served
 from tests.test_tflite import MODELS, mediapipe_inputs, model_path
 from webflow.converter import convert
 from webflow.converter.verify import source_runtime
@@ -27,21 +27,14 @@ def site(tmp_path_factory):
         stem = name.split(".")[0]
         convert(model_path(name), str(tmp / stem), log=lambda *a: None)
         models[stem] = str(tmp / stem)
-    server = serve(make_site(str(tmp / "site"), models))
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    with served(str(tmp / "site"), models) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def page(browser, site):
-    page = browser.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{site}/model.html")
-    page.wait_for_function("window.ready === true", timeout=30000)
-    yield page
-    assert not errors, errors
-    page.close()
+    with model_page(browser, site) as p:
+        yield p
 
 
 @pytest.mark.parametrize("name", NAMES)

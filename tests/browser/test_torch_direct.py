@@ -5,8 +5,8 @@ no_grad) at fp32 tolerance atol 1e-3, rtol 1e-3, at two batch sizes."""
 import numpy as np
 import pytest
 
-from tests.browser.harness import decode, encode, serve
-from tests.browser.site import make_site
+from tests.browser.harness import decode, encode
+from tests.browser.site import model_page, served
 from tests.test_from_torch import OP_MODELS, feeds_for, torch_outputs
 from tests.torch_models import MODELS, build
 from webflow.converter import from_torch
@@ -26,23 +26,14 @@ def site(tmp_path_factory):
         from_torch(module, args, str(tmp / name), input_names=ins, output_names=outs, log=lambda *a: None)
         models[name] = str(tmp / name)
         sources[name] = (module, args, ins, outs)
-    root = make_site(str(tmp / "site"), models)
-    server = serve(root)
-    yield f"http://127.0.0.1:{server.server_port}", sources
-    server.shutdown()
+    with served(str(tmp / "site"), models) as url:
+        yield url, sources
 
 
 @pytest.fixture(scope="module")
 def page(browser, site):
-    url, _ = site
-    page = browser.new_page()
-    errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{url}/model.html")
-    page.wait_for_function("window.ready === true", timeout=30000)
-    yield page
-    assert not errors, errors
-    page.close()
+    with model_page(browser, site[0]) as p:
+        yield p
 
 
 @pytest.mark.parametrize("name", MODELS + list(EXTRA))
