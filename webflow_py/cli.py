@@ -1,4 +1,4 @@
-"""The `webflow` command: convert, run, verify, info."""
+"""The `webflow` command: convert, run, verify, bench, info, serve."""
 
 import argparse
 import os
@@ -205,6 +205,60 @@ def cmd_info(args):
         print(f"  {s.file}  {s.nbytes:,} bytes  sha256 {s.sha256[:16]}...")
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def make_server(directory, host="127.0.0.1", port=8000):
+    """A static server for a built site (demo_site/build.py, scripts/build_web.py): the MIME types
+    module scripts and WebAssembly need, and `Cache-Control: no-cache`, so the browser checks
+    every file again (a 304 when unchanged) and a rebuilt site, its service worker included, is
+    picked up at the next load. Port 0 picks a free port (server.server_address has it)."""
+    import functools
+    import http.server
+    import socket
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript", ".mjs": "text/javascript",
+                          ".wasm": "application/wasm", ".json": "application/json", ".css": "text/css", ".whl": "application/zip"}
+
+        def end_headers(self):
+            self.send_header("Cache-Control", "no-cache")
+            super().end_headers()
+
+        def log_request(self, code="-", size="-"):  # errors only: a page load is a hundred requests
+            if isinstance(code, int) and code >= 400:
+                super().log_request(code, size)
+
+    class Server(http.server.ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        daemon_threads = True
+
+    return Server((host, port), functools.partial(Handler, directory=os.path.abspath(directory)))
+
+
+def cmd_serve(args):
+    if not os.path.isfile(os.path.join(args.dir, "index.html")):
+        raise InputError(f"{args.dir}: no index.html there; build a site first (python demo_site/build.py {args.dir})")
+    try:
+        server = make_server(args.dir, args.host, args.port)
+    except OSError as e:
+        raise InputError(f"cannot listen on {args.host}:{args.port}: {e.strerror or e}; pick another port with --port") from None
+    port = server.server_address[1]
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "") else "[::1]" if args.host == "::" else f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{shown}:{port}/"
+    print(f"serving {os.path.abspath(args.dir)}\nopen {url} in a web browser (Ctrl+C stops the server)", flush=True)
+    if args.host not in LOOPBACK:
+        print("note: camera, microphone and offline use need a secure page: open it as http://localhost or "
+              "http://127.0.0.1 on this machine, or serve it over https for other machines", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped")
+    finally:
+        server.server_close()
+    return 0
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="webflow", description="Trained models → the web browser.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -247,6 +301,12 @@ def build_parser():
     i = sub.add_parser("info", help="inputs, outputs, ops, parameters and shards of a converted model")
     i.add_argument("model_dir")
     i.set_defaults(fn=cmd_info)
+
+    s = sub.add_parser("serve", help="serve a built site (demo_site/build.py's build/demo) on this machine")
+    s.add_argument("dir", help="the site's folder, e.g. build/demo")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    s.set_defaults(fn=cmd_serve)
     return p
 
 
