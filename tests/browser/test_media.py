@@ -17,11 +17,11 @@ follows the colour space the page reports, and then matches the browser's pixels
 """
 
 import base64
-import wave
 
 import numpy as np
 import pytest
 
+from tests.browser.fake_media import read_y4m, write_wav, write_y4m
 from tests.browser.harness import decode, launch, serve
 from tests.browser.site import make_site
 from webflow import audio_features as af
@@ -31,7 +31,6 @@ W, H, FPS, N_FRAMES = 320, 240, 30, 10
 TONES = (440.0, 1000.0, 2000.0, 3000.0)
 TONE_S, WAV_RATE = 0.5, 48000
 PIXEL_TOL = 2 / 255 + 1e-5
-MATRICES = {"bt709": (0.2126, 0.0722), "smpte170m": (0.299, 0.114), "bt470bg": (0.299, 0.114)}
 
 
 # --- the files the fake devices play -------------------------------------------------------
@@ -50,59 +49,10 @@ def scene(k):
     return img
 
 
-def write_y4m(path, frames, kr=0.2126, kb=0.0722):
-    """4:2:0 (C420jpeg, chroma averaged over 2x2), limited range, matrix (kr, kb)."""
-    with open(path, "wb") as f:
-        f.write(f"YUV4MPEG2 W{W} H{H} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
-        for rgb in frames:
-            r, g, b = (rgb[..., i] / 255 for i in range(3))
-            y = kr * r + (1 - kr - kb) * g + kb * b
-            cb, cr = (b - y) / (2 * (1 - kb)), (r - y) / (2 * (1 - kr))
-            sub = lambda c: c.reshape(H // 2, 2, W // 2, 2).mean(axis=(1, 3))  # noqa: E731
-            f.write(b"FRAME\n")
-            for plane in (16 + 219 * y, 128 + 224 * sub(cb), 128 + 224 * sub(cr)):
-                f.write(np.clip(np.round(plane), 0, 255).astype(np.uint8).tobytes())
-
-
-def _upsample(c, axis):
-    """Chroma to full resolution, bilinear, samples centred on their 2x2 blocks, edges clamped."""
-    n = c.shape[axis]
-    x = (np.arange(2 * n) + 0.5) / 2 - 0.5
-    x0 = np.floor(x).astype(int)
-    f = (x - x0).reshape([-1 if a == axis else 1 for a in range(c.ndim)])
-    return np.take(c, np.clip(x0, 0, n - 1), axis) * (1 - f) + np.take(c, np.clip(x0 + 1, 0, n - 1), axis) * f
-
-
-def read_y4m(path, matrix="bt709", full_range=False):
-    """The frames as the browser decodes them: [N, H, W, 3] RGB floats in 0..255."""
-    kr, kb = MATRICES[matrix]
-    data = open(path, "rb").read()
-    rest = data.split(b"\n", 1)[1]
-    size, frames = W * H * 3 // 2, []
-    while rest:
-        rest = rest.split(b"\n", 1)[1]
-        buf, rest = np.frombuffer(rest[:size], np.uint8).astype(np.float64), rest[size:]
-        y = buf[:W * H].reshape(H, W)
-        cb, cr = (_upsample(_upsample(p.reshape(H // 2, W // 2), 0), 1) for p in (buf[W * H:W * H * 5 // 4], buf[W * H * 5 // 4:]))
-        if full_range:
-            ey, pb, pr = y / 255, (cb - 128) / 255, (cr - 128) / 255
-        else:
-            ey, pb, pr = (y - 16) / 219, (cb - 128) / 224, (cr - 128) / 224
-        r, b = ey + 2 * (1 - kr) * pr, ey + 2 * (1 - kb) * pb
-        g = (ey - kr * r - kb * b) / (1 - kr - kb)
-        frames.append(np.clip(np.stack([r, g, b], -1), 0, 1) * 255)
-    return np.stack(frames)
-
-
-def write_wav(path):
-    """The tone sequence, 0.5 s each, amplitude 0.5, 16-bit mono (the fake mic loops it)."""
+def tones():
+    """The tone sequence, 0.5 s each, amplitude 0.5."""
     t = np.arange(int(WAV_RATE * TONE_S)) / WAV_RATE
-    x = np.concatenate([0.5 * np.sin(2 * np.pi * f * t) for f in TONES])
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(WAV_RATE)
-        w.writeframes(np.round(x * 32767).astype("<i2").tobytes())
+    return np.concatenate([0.5 * np.sin(2 * np.pi * f * t) for f in TONES])
 
 
 # --- fixtures --------------------------------------------------------------------------------
@@ -114,8 +64,8 @@ def media(tmp_path_factory):
     from webflow.converter import convert
 
     tmp = tmp_path_factory.mktemp("media")
-    write_y4m(tmp / "camera.y4m", [scene(k) for k in range(N_FRAMES)])
-    write_wav(tmp / "mic.wav")
+    write_y4m(tmp / "camera.y4m", [scene(k) for k in range(N_FRAMES)], FPS)
+    write_wav(tmp / "mic.wav", tones(), WAV_RATE)
     export("mobilenet_v2", str(tmp / "mobilenet_v2.onnx"))
     convert(str(tmp / "mobilenet_v2.onnx"), str(tmp / "mobilenet_v2"), log=lambda *a: None)
     root = make_site(str(tmp / "site"), {"mobilenet_v2": str(tmp / "mobilenet_v2")}, pages=("media.html",))
