@@ -157,19 +157,28 @@ class Kit:
         if proc.wait():
             raise RuntimeError(f"{' '.join(map(str, cmd))} failed (exit {proc.returncode})")
 
-    def convert(self, src, name=None, verify=True, **options):
+    def convert(self, src, name=None, verify=True, metadata=None, **options):
         """Convert `src` (.onnx, .tflite, .keras, a SavedModel) with webflow; cached on the source's
-        content, the converter's sources and the options. With verify, the converted model runs
-        on numpy against the source's own runtime on random inputs (atol 1e-4, rtol 1e-3) and a
-        mismatch fails the build: a wrong model never reaches the site."""
+        content, the converter's sources, `metadata` and the options. With verify, the converted
+        model runs on numpy against the source's own runtime on random inputs (atol 1e-4, rtol
+        1e-3) and a mismatch fails the build: a wrong model never reaches the site. `metadata`
+        (e.g. {"labels": [...]}) goes into model.json's free-form metadata, for the page."""
         name = name or f"{self.demo}-convert"
-        make = lambda out: self._convert(src, out, verify, options)  # noqa: E731
-        return self.step(name, make, inputs=[src, *CONVERTER_SOURCES], extra=[json.dumps(options, sort_keys=True), f"verify={verify}"])
+        make = lambda out: self._convert(src, out, verify, metadata, options)  # noqa: E731
+        extra = [json.dumps(options, sort_keys=True), json.dumps(metadata, sort_keys=True), f"verify={verify}"]
+        return self.step(name, make, inputs=[src, *CONVERTER_SOURCES], extra=extra)
 
-    def _convert(self, src, out, verify, options):
+    def _convert(self, src, out, verify, metadata, options):
         from webflow.converter import convert
 
         convert(src, out, log=lambda m: self.log(f"  {m}"), **options)
+        if metadata:
+            path = os.path.join(out, "model.json")
+            with open(path, encoding="utf-8") as f:
+                doc = json.load(f)
+            doc["metadata"] = {**doc.get("metadata", {}), **metadata}
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(doc, f, indent=1)
         if not verify:
             return
         import webflow
@@ -231,8 +240,8 @@ def build(out=DEFAULT_OUT, demos=None, log=print):
             status[name] = {**entry, "built": False, "reason": str(e)}
             continue
         for model_name, folder in made.items():
-            if model_name in models:
-                raise SystemExit(f"model name {model_name!r} is used by two demos")
+            if models.get(model_name, folder) != folder:  # demos may share a model made by the same step
+                raise SystemExit(f"model name {model_name!r} is used by two demos for different models")
             models[model_name] = folder
             entry["models"].append(model_name)
         status[name] = {**entry, "built": True}

@@ -272,3 +272,35 @@ def test_webflow_serve(site):
 def test_webflow_serve_needs_a_site(tmp_path):
     r = subprocess.run([sys.executable, "-m", "webflow.cli", "serve", str(tmp_path)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "no index.html there" in r.stderr
+
+
+# --- the image classifier's Python ------------------------------------------------------------------
+
+def test_classify_params_are_the_weights_preprocessing():
+    """demo_site/py/classify (Pyodide: no numpy, so it cannot import examples/) states the same
+    preprocessing as examples/efficientnet/model.py, in the camera kernel's terms."""
+    import classify
+    from examples.efficientnet import model as lite0
+
+    assert (classify.SIZE, classify.CROP_FRACTION) == (lite0.INPUT_SIZE, lite0.CROP_FRACTION)
+    assert lite0.MEAN_RGB == (classify.MEAN,) * 3 and lite0.STD_RGB == (classify.STD,) * 3
+    p = classify.params(640, 480)
+    assert p["crop"] == [110.0, 30.0, 420.0, 420.0] and p["size"] == 224
+    rgb = np.array([[[0.0, 127.0, 255.0]]])  # one pixel, (H, W, 3)
+    np.testing.assert_allclose((rgb[0, 0] / 255 - p["mean"]) / p["std"], lite0.normalize(rgb).ravel(), atol=1e-6)
+
+
+def test_classify_top_k():
+    import classify
+
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0, 5, 1000).astype(np.float32)
+    labels = [f"class {i}" for i in range(1000)]
+    e = np.exp(logits.astype(np.float64) - logits.max())
+    p = e / e.sum()
+    want = [(int(i), labels[i], p[i]) for i in np.argsort(-p)[:5]]
+    got = classify.top_k(logits.tolist(), labels, 5)
+    assert [g[:2] for g in got] == [w[:2] for w in want]
+    np.testing.assert_allclose([g[2] for g in got], [w[2] for w in want], rtol=1e-12)
+    with pytest.raises(ValueError, match="10 logits for 1000 labels"):
+        classify.top_k([0.0] * 10, labels)

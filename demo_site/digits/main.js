@@ -25,6 +25,7 @@ async function main() {
 
   // --- classification ------------------------------------------------------------------------
   let busy = false, again = false, timer = null;
+  const recent = []; // end times of the last runs, for the fps shown
 
   async function classify() {
     clearTimeout(timer);
@@ -70,8 +71,13 @@ async function main() {
     const m = model.lastTiming();
     state.timing = { capture_ms: t1 - t0, preprocess_ms: t2 - t1, model_ms: t3 - t2, postprocess_ms: t4 - t3 };
     state.runs++;
+    // classifications per second while drawing: a pause of more than a second starts over
+    if (t4 - recent[recent.length - 1] > 1000) recent.length = 0;
+    recent.push(t4);
+    if (recent.length > 10) recent.shift();
     demo.stats.show({
       ...state.timing,
+      fps: recent.length > 1 ? (1000 * (recent.length - 1)) / (recent[recent.length - 1] - recent[0]) : 0,
       note: `run ${state.runs}; model: Python ${m.python_ms.toFixed(1)} ms, upload ${m.upload_ms.toFixed(1)}, GPU ${m.replay_ms.toFixed(1)}, read back ${m.read_ms.toFixed(1)}`,
     });
   }

@@ -30,6 +30,15 @@ def build_site(tmp_path_factory, demos):
     return f"http://127.0.0.1:{serve(out).server_port}"
 
 
+def demo_models(name):
+    """{model name: converted model folder} of demo `name`: the cached steps build_site copied to
+    the site, for the numpy backend to compare the page's outputs with."""
+    from demo_site import build as demo_build
+
+    module = dict(demo_build.discover())[name]
+    return module.models(demo_build.Kit(name, log=lambda m: None))
+
+
 @contextlib.contextmanager
 def demo_browser(playwright, video=None, audio=None, grant=True):
     """Chromium with fake media devices playing `video` (.y4m) and `audio` (.wav); grant=False
