@@ -18,6 +18,7 @@ reason printed; the rest of the site still builds.
 
 import argparse
 import hashlib
+import html
 import importlib.util
 import json
 import os
@@ -257,6 +258,10 @@ def build(out=DEFAULT_OUT, demos=None, log=print):
     build_web._sync(common, os.path.join(out, "common"))
     for name in built:
         build_web._sync(_pages(os.path.join(HERE, name)), os.path.join(out, name))
+    for name in (n for n, s in status.items() if not s["built"]):  # a link to it still says why
+        build_web._sync({}, os.path.join(out, name))
+        page = NOT_BUILT.format(title=html.escape(status[name]["title"]), reason=html.escape(status[name]["reason"]))
+        build_web._write_if_changed(os.path.join(out, name, "index.html"), page.encode())
     shutil.copy2(os.path.join(HERE, "index.html"), os.path.join(out, "index.html"))
     py_src = os.path.join(HERE, "py")
     packages = sorted(d for d in os.listdir(py_src) if os.path.isfile(os.path.join(py_src, d, "__init__.py")))
@@ -266,7 +271,7 @@ def build(out=DEFAULT_OUT, demos=None, log=print):
     build_web._write_if_changed(os.path.join(out, "py", "index.json"), (json.dumps(index, indent=1) + "\n").encode())
     build_web._write_if_changed(os.path.join(out, "demos.json"), (json.dumps(status, indent=1) + "\n").encode())
     log(f"  index.html, common/, {', '.join(n + '/' for n in built) or 'no demos'}; py/: {', '.join(packages)}")
-    _prune(out, {*RUNTIME, "index.html", "common", "py", "models", "demos.json", "sw.js", *built})
+    _prune(out, {*RUNTIME, "index.html", "common", "py", "models", "demos.json", "sw.js", *status})
 
     log("[4/4] service worker (the shell every page needs offline)")
     shell, version = write_service_worker(out)
@@ -275,6 +280,15 @@ def build(out=DEFAULT_OUT, demos=None, log=print):
     skipped = [n for n, s in status.items() if not s["built"]]
     log(f"done in {time.monotonic() - t0:.1f} s: {len(built)} demo(s) built" + (f", skipped: {', '.join(skipped)}" if skipped else ""))
     return status
+
+
+NOT_BUILT = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} (not built) · webflow demos</title><link rel="icon" href="data:,"><link rel="stylesheet" href="../common/style.css"></head>
+<body><header class="wf-header"><a href="../">webflow demos</a><h1>{title}</h1></header>
+<main><div class="wf-error" role="alert"><strong>This demo was not built</strong>{reason}.
+Run <code>bash scripts/demo.sh</code> (or <code>python demo_site/build.py</code>) where that is fixed.</div></main></body></html>
+"""
 
 
 def write_service_worker(out):

@@ -89,6 +89,30 @@ def test_rebuild_uses_the_cache(site):
     assert _shell(site["dir"])[0] == version
 
 
+def test_a_skipped_demo_says_why(tmp_path, monkeypatch):
+    """A demo whose inputs are missing is left out; demos.json and its own URL say why (the
+    landing page shows demos.json's reason on its card)."""
+
+    class Missing:
+        TITLE = "Missing <demo>"
+
+        def models(kit):
+            raise kit.Skip("hand.tflite is missing (run scripts/fetch_models.py)")
+
+    digits_demo = dict(demo_build.discover())["digits"]
+    monkeypatch.setattr(demo_build, "discover", lambda: [("digits", digits_demo), ("missing", Missing)])
+    out = str(tmp_path / "site")
+    status = demo_build.build(out, log=lambda m: None)
+    assert status["missing"] == {"title": "Missing <demo>", "python": [], "models": [], "built": False,
+                                 "reason": "hand.tflite is missing (run scripts/fetch_models.py)"}
+    page = open(os.path.join(out, "missing", "index.html")).read()
+    assert "This demo was not built</strong>hand.tflite is missing (run scripts/fetch_models.py)." in page
+    assert "Missing &lt;demo&gt;" in page and os.listdir(os.path.join(out, "missing")) == ["index.html"]
+    assert "missing/index.html" in _shell(out)[1]
+    landing = open(os.path.join(out, "index.html")).read()
+    assert 'data-demo="classify"' in landing and "not built: ${s.reason}" in landing
+
+
 def test_step_cache_is_keyed_by_its_inputs(tmp_path, monkeypatch):
     monkeypatch.setattr(demo_build, "CACHE", str(tmp_path / "cache"))
     src = tmp_path / "train.py"
