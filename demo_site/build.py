@@ -73,6 +73,16 @@ def fingerprint(inputs, extra=()):
     return h.hexdigest()
 
 
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        pass
+    return True
+
+
 # --- what a demo's models(kit) gets -----------------------------------------------------------
 
 class Kit:
@@ -111,6 +121,10 @@ class Kit:
             self.log(f"{name}: cached ({os.path.relpath(out, ROOT)})")
             return out
         os.makedirs(CACHE, exist_ok=True)
+        for old in os.listdir(CACHE):  # left by a build that was killed mid-step
+            pid = old.rsplit("-", 1)[-1]
+            if old.startswith(f".tmp-{name}-") and pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(os.path.join(CACHE, old), ignore_errors=True)
         tmp = os.path.join(CACHE, f".tmp-{name}-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
         os.makedirs(tmp)

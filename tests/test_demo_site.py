@@ -123,7 +123,10 @@ def test_step_cache_is_keyed_by_its_inputs(tmp_path, monkeypatch):
         made.append(out)
         open(os.path.join(out, "result"), "w").write(src.read_text())
 
+    dead = tmp_path / "cache" / ".tmp-t-train-999999999"  # a killed build's leftover (no such pid)
+    dead.mkdir(parents=True)
     a = kit.step("t-train", make, inputs=[str(src)])
+    assert not dead.exists()
     assert kit.step("t-train", make, inputs=[str(src)]) == a and len(made) == 1
     src.write_text("v2")
     b = kit.step("t-train", make, inputs=[str(src)])
