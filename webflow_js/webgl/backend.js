@@ -11,7 +11,7 @@ import { TexturePool, fromTexels, texelLayout, toTexels } from "./textures.js";
 import { KERNELS } from "./kernels/index.js";
 import { imageKernel, imageParams } from "../media/preprocess.js";
 
-export const CONTRACT_VERSION = 1;
+export const CONTRACT_VERSION = 2;
 
 export class WebGLBackend {
   constructor({ debug = false } = {}) {
@@ -27,6 +27,7 @@ export class WebGLBackend {
     this.nextPlan = 1;
     this.framebuffer = gl.createFramebuffer();
     this.vao = gl.createVertexArray();
+    this.waiter = new FenceWaiter(gl);
   }
 
   get contractVersion() {
@@ -122,25 +123,35 @@ export class WebGLBackend {
   // Asynchronous readback: readPixels into a pixel-pack buffer, then wait on a fence, so the
   // page keeps running while the GPU finishes.
   async read(handle) {
+    return (await this.readMany([handle]))[0];
+  }
+
+  // Several tensors behind ONE fence: a model's outputs cost one wait, not one per output
+  // (four outputs waited for one by one cost a real GPU 4x the wait).
+  async readMany(handles) {
     const gl = this.gl;
-    const t = this._tensor(handle);
-    const bytes = t.width * t.height * 16;
-    const buf = gl.createBuffer();
-    gl.bindBuffer(gl.PIXEL_PACK_BUFFER, buf);
-    gl.bufferData(gl.PIXEL_PACK_BUFFER, bytes, gl.STREAM_READ);
-    gl.bindFramebuffer(gl.FRAMEBUFFER, this.framebuffer);
-    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
-    gl.readPixels(0, 0, t.width, t.height, gl.RGBA, gl.FLOAT, 0);
+    const reads = handles.map((h) => {
+      const t = this._tensor(h);
+      const buf = gl.createBuffer();
+      gl.bindBuffer(gl.PIXEL_PACK_BUFFER, buf);
+      gl.bufferData(gl.PIXEL_PACK_BUFFER, t.width * t.height * 16, gl.STREAM_READ);
+      gl.bindFramebuffer(gl.FRAMEBUFFER, this.framebuffer);
+      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
+      gl.readPixels(0, 0, t.width, t.height, gl.RGBA, gl.FLOAT, 0);
+      return { t, buf };
+    });
     gl.bindBuffer(gl.PIXEL_PACK_BUFFER, null);
     const sync = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
     gl.flush();
-    await waitSync(gl, sync);
-    const texels = new Float32Array(t.width * t.height * 4);
-    gl.bindBuffer(gl.PIXEL_PACK_BUFFER, buf);
-    gl.getBufferSubData(gl.PIXEL_PACK_BUFFER, 0, texels);
-    gl.bindBuffer(gl.PIXEL_PACK_BUFFER, null);
-    gl.deleteBuffer(buf);
-    return fromTexels(texels, t.size, t.dtype);
+    await this.waiter.wait(sync);
+    return reads.map(({ t, buf }) => {
+      const texels = new Float32Array(t.width * t.height * 4);
+      gl.bindBuffer(gl.PIXEL_PACK_BUFFER, buf);
+      gl.getBufferSubData(gl.PIXEL_PACK_BUFFER, 0, texels);
+      gl.bindBuffer(gl.PIXEL_PACK_BUFFER, null);
+      gl.deleteBuffer(buf);
+      return fromTexels(texels, t.size, t.dtype);
+    });
   }
 
   memory() {
@@ -364,20 +375,43 @@ function describe(shape, dtype) {
   return { shape, dtype, size, ...texelLayout(size) };
 }
 
-function waitSync(gl, sync) {
-  return new Promise((resolve, reject) => {
-    const poll = () => {
-      const status = gl.clientWaitSync(sync, 0, 0);
-      if (status === gl.WAIT_FAILED) {
-        gl.deleteSync(sync);
-        reject(new Error("webgl backend: waiting for the GPU failed"));
-      } else if (status === gl.TIMEOUT_EXPIRED) {
-        setTimeout(poll, 0);
-      } else {
-        gl.deleteSync(sync);
-        resolve();
+// Waits for fences. setTimeout polls are clamped to ~4 ms in Chromium, which on a real GPU is
+// more than a whole inference (H100: 4.6 ms to read one small tensor, 0.2 ms with finish), so
+// while the GPU has been answering fast the wait polls through a MessageChannel (a task with no
+// clamp). A software renderer (SwiftShader) takes far longer and shares the CPU with this
+// thread: spinning would slow it, so after a slow wait the polls go back to setTimeout.
+const FAST_MS = 8;
+
+class FenceWaiter {
+  constructor(gl) {
+    this.gl = gl;
+    this.lastMs = 0;
+    this.channel = new MessageChannel();
+    this.woken = []; // one resolver per message posted: several waits may be in flight
+    this.channel.port1.onmessage = () => this.woken.shift()();
+  }
+
+  _tick(spin) {
+    return new Promise((resolve) => {
+      if (!spin) return void setTimeout(resolve, 0);
+      this.woken.push(resolve);
+      this.channel.port2.postMessage(0);
+    });
+  }
+
+  async wait(sync) {
+    const gl = this.gl, t0 = performance.now();
+    try {
+      for (;;) {
+        const status = gl.clientWaitSync(sync, 0, 0);
+        if (status === gl.WAIT_FAILED) throw new Error("webgl backend: waiting for the GPU failed");
+        if (status !== gl.TIMEOUT_EXPIRED) break;
+        const waited = performance.now() - t0;
+        await this._tick(this.lastMs < FAST_MS && waited < FAST_MS);
       }
-    };
-    poll();
-  });
+    } finally {
+      gl.deleteSync(sync);
+    }
+    this.lastMs = performance.now() - t0;
+  }
 }

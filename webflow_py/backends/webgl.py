@@ -2,8 +2,8 @@
 
 Python plans; JavaScript computes. This module turns a plan into the JSON the JS side prepares
 once (docs/CONTRACT.md) and drives it: per inference one upload of the inputs (none for an
-input already on the GPU, such as a camera frame), one replay, one read per output. Tensor data
-never passes through Python.
+input already on the GPU, such as a camera frame), one replay, one read of every output behind a
+single GPU fence. Tensor data never passes through Python.
 """
 
 import time
@@ -12,7 +12,7 @@ from ..errors import UnsupportedError
 from ..ops import Meta
 from ..planner import check_plan_supported
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSION = 2
 
 
 def step_json(step):
@@ -151,9 +151,7 @@ class WebGLBackend:
             for h in uploaded:
                 self.js.dispose(h)
         t2 = time.perf_counter()
-        result = {}
-        for name, h in zip(output_names, outs):
-            result[name] = await _read(self.js, plan, name, h)
+        result = await _read_all(self.js, plan, output_names, outs)
         t3 = time.perf_counter()
         self.timing = {"upload_ms": (t1 - t0) * 1e3, "replay_ms": (t2 - t1) * 1e3, "read_ms": (t3 - t2) * 1e3}
         return result
@@ -245,11 +243,14 @@ def _nest(flat, shape):
     return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 
-async def _read(js, plan, name, handle):
-    m = plan.metas[name]
-    data = await js.read(handle)
-    js.dispose(handle)
-    return Tensor(data, m.shape, m.dtype)
+async def _read_all(js, plan, names, handles):
+    """Read the outputs behind one GPU fence (one wait for all), then free them."""
+    try:
+        datas = list(await js.readMany(_js(list(handles))))
+    finally:
+        for h in handles:
+            js.dispose(h)
+    return {name: Tensor(data, plan.metas[name].shape, plan.metas[name].dtype) for name, data in zip(names, datas)}
 
 
 def _upload_feeds(js, feeds, names):
