@@ -185,7 +185,7 @@ async function main() {
 
   $("play").addEventListener("click", () => {
     try {
-      showGame(js(teacher.start_game.callKwargs(now(), seed)));
+      showGame(js(teacher.start_game.callKwargs(now(), { ...seed, time_limit: Number($("round-time").value) })));
     } catch (err) {
       $("prompt").textContent = reason(err);
     }

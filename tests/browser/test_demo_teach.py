@@ -1,21 +1,23 @@
 """The teach-your-gestures demo in headless Chromium, with a fake camera playing a drawn hand
 (written as a y4m by the test: an open hand, or the same hand with its thumb folded; the hand
-landmark model finds both, presence > 0.5).
+landmark model finds both, presence > 0.5). The page runs with ?follow=0: its hand box stays in
+the middle, so a still video gives the same crop, and the same landmarks, every frame (a
+following box moves a little from frame to frame, and a drawn hand's landmarks move with it).
 
 1. Camera A (open hand): at least 30 frames processed; the hand model's outputs on the page's
    last input, read back from the GPU, equal webflow's numpy backend on that input (atol/rtol
-   1e-3, the browser tolerance); two gestures named through the page, 10 examples of "open"
+   1e-3, the browser tolerance); two gestures named through the page, 5 examples of "open"
    recorded; the examples saved (a download) hold exactly that.
-2. Camera B (thumb folded): the file loaded (an upload), 10 examples of "four" recorded,
-   trained, "four" predicted live; a Simon-says round asking for "four" is won; a bad file is
-   refused with what is wrong and the examples stay. Saves docs/screenshots/teach.png.
+2. Camera B (thumb folded): the file loaded (an upload), 5 examples of "four" recorded,
+   trained, "four" predicted live; a Simon-says round asking for "four" (?seed= picked by the
+   game's own rules) is won; a bad file is refused with what is wrong and the examples stay.
+   Saves docs/screenshots/teach.png.
 3. Camera denied: the page says so.
 """
 
 import json
 import os
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -31,7 +33,6 @@ from teach import SimonSays  # noqa: E402  (the page's own Python)
 ATOL = RTOL = 1e-3
 HEIGHT, WIDTH = 240, 320
 STATE = "window.__demo"
-T0 = time.monotonic()
 
 
 def capsule(img, a, b, r, colour):
@@ -76,8 +77,8 @@ def videos(tmp_path_factory):
 
 
 def page_url(**options):
-    """The page with URL options; follow=0: a still video gives the same crop, so the same
-    landmarks, every frame. The trailing "&" ends the query before the "/" open_demo appends."""
+    """The page with URL options, follow=0 first. The trailing "&" ends the query before the "/"
+    open_demo appends."""
     return "teach/?" + "&".join(f"{k}={v}" for k, v in {"follow": 0, **options}.items()) + "&"
 
 
@@ -85,7 +86,9 @@ def state(page):
     return page.evaluate(STATE)
 
 
-def wait(page, condition, timeout=60000):
+def wait(page, condition, timeout=120000):
+    """window.__demo once `condition` (JS, on s = window.__demo) holds. Generous timeouts: on
+    SwiftShader with a busy CPU the hand model takes 1-3 s a frame."""
     page.wait_for_function(f"(() => {{ const s = {STATE}; return !!s && ({condition}); }})()", timeout=timeout)
     return state(page)
 
@@ -101,8 +104,7 @@ def record(page, name, n):
 def saved(site, videos, playwright, tmp_path_factory):
     """Camera A: checks the model on the page's frames, teaches "open"; the saved examples file."""
     with demo_browser(playwright, video=videos["open"]) as browser, open_demo(browser, site, page_url()) as page:
-        print(f"\n{time.monotonic() - T0:.1f} s: camera A page ready")
-        s = wait(page, "s.hands && s.hands.frames >= 30 && s.hands.hand && s.hands.hand.present")
+        s = wait(page, "s.hands && s.hands.frames >= 30 && s.hands.hand && s.hands.hand.present", timeout=240000)
         assert s["backend"] == "webgl" and s["error"] is None
         page.evaluate(f"{STATE}.record = true")
         s = wait(page, "s.hands.input !== undefined")
@@ -113,21 +115,19 @@ def saved(site, videos, playwright, tmp_path_factory):
         presence = s["hands"]["hand"]["presence"]
         print(f"camera A: {s['hands']['frames']} frames, presence {presence:.2f}, outputs equal numpy's")
         page.evaluate(f"{STATE}.record = false")
-        print(f"{time.monotonic() - T0:.1f} s: compared")
 
         for name in ("open", "four"):
             page.fill("#name", name)
             page.press("#name", "Enter")
-        s = record(page, "open", 10)
-        print(f"{time.monotonic() - T0:.1f} s: recorded")
-        assert s["counts"] == {"open": 10, "four": 0}
+        s = record(page, "open", 5)
+        assert s["counts"] == {"open": 5, "four": 0}
         with page.expect_download() as download:
             page.click("#save")
         path = str(tmp_path_factory.mktemp("teach-file") / download.value.suggested_filename)
         download.value.save_as(path)
     doc = json.load(open(path))
     assert (doc["format"], doc["version"]) == ("webflow-teach-examples", 1)
-    assert [(c["name"], len(c["examples"])) for c in doc["classes"]] == [("open", 10), ("four", 0)]
+    assert [(c["name"], len(c["examples"])) for c in doc["classes"]] == [("open", 5), ("four", 0)]
     assert all(len(v) == 63 for v in doc["classes"][0]["examples"])
     return path
 
@@ -145,35 +145,33 @@ def first_seed(target, classes):
 def test_teach_save_load_train_predict_play(site, videos, saved, playwright):
     seed = first_seed("four", ["open", "four"])
     with demo_browser(playwright, video=videos["four"]) as browser, open_demo(browser, site, page_url(seed=seed)) as page:
-        print(f"{time.monotonic() - T0:.1f} s: camera B page ready")
         page.set_input_files("#load", saved)
         s = wait(page, "Object.keys(s.counts).length === 2")
-        assert s["counts"] == {"open": 10, "four": 0}
-        assert page.inner_text("#file-msg") == "gesture-examples.json: 10 examples of 2 gestures loaded."
-        record(page, "four", 10)
+        assert s["counts"] == {"open": 5, "four": 0}
+        assert page.inner_text("#file-msg") == "gesture-examples.json: 5 examples of 2 gestures loaded."
+        record(page, "four", 5)
         page.click("#train")
         s = wait(page, "s.training")
-        assert s["training"] == {"classes": ["open", "four"], "examples": 20, "loo": 1.0}
+        assert s["training"] == {"classes": ["open", "four"], "examples": 10, "loo": 1.0}
         s = wait(page, "s.prediction && s.prediction.label === 'four'")
         p = s["prediction"]
         assert p["confidence"] == 1.0 and p["votes"] == {"open": 0, "four": 5}, p
         print(f"camera B: predicted {p['label']!r}, confidence {p['confidence']}, nearest example {p['distance']:.3g} away")
 
-        print(f"{time.monotonic() - T0:.1f} s: predicted")
+        page.select_option("#round-time", "10")  # a few frames per round even when the model takes seconds
         page.click("#play")
-        s = wait(page, "s.game && s.game.phase === 'result'", timeout=30000)
+        s = wait(page, "s.game && s.game.phase === 'result'")
         g = s["game"]
         assert (g["round"], g["target"], g["simon"], g["outcome"]) == (1, "four", True, "hit")
         assert 50 < g["score"] <= 100
         assert page.inner_text("#outcome") == "Yes!"
         screenshot(page, "teach")
-        print(f"{time.monotonic() - T0:.1f} s: played")
 
         page.set_input_files("#load", files=[{"name": "old.json", "mimeType": "application/json",
                                               "buffer": json.dumps({"format": "webflow-teach-examples", "version": 2}).encode()}])
         page.wait_for_function("document.getElementById('file-msg').classList.contains('bad')")
         assert page.inner_text("#file-msg") == "old.json: examples file version 2: this page reads version 1"
-        assert state(page)["counts"] == {"open": 10, "four": 10}
+        assert state(page)["counts"] == {"open": 5, "four": 5}
         stats = page.inner_text("[data-wf=stats]")
         assert "fps" in stats and all(stage in stats for stage in ("capture", "preprocess", "model", "postprocess"))
 
