@@ -6,7 +6,8 @@
 // picker still works. A picked image pauses the camera ("Use the camera" resumes it).
 // window.__demo gets frames (inputs classified), source ("camera" | "image") and top
 // ([[class index, label, probability]] x 5); __demoKit.probe(source) resolves with the next
-// classified input (of that source, if given) read back from the GPU, its logits and top-5 (for the tests).
+// classified input (of that source, if given) read back from the GPU, its logits, top-5 and the
+// list as shown (for the tests).
 
 import { startDemo } from "../common/demo.js";
 
@@ -44,7 +45,8 @@ async function main() {
     if (probe && (!probe.source || probe.source === source)) {
       const { resolve } = probe;
       probe = null;
-      resolve({ source, top, logits: Float32Array.from(logits), input: await backend.read(input.handle), shape: input.shape });
+      const shown = [...list.children].map((li) => [li.querySelector(".name").textContent, li.querySelector(".p").textContent]);
+      resolve({ source, top, shown, logits: Float32Array.from(logits), input: await backend.read(input.handle), shape: input.shape });
     }
   }
 
@@ -95,6 +97,7 @@ async function main() {
     const img = document.createElement("img");
     img.src = URL.createObjectURL(file);
     img.alt = file.name;
+    img.onload = () => URL.revokeObjectURL(img.src);
     view.replaceChildren(img);
     const t1 = performance.now();
     const { width, height } = bitmap;
