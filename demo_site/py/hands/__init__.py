@@ -19,7 +19,8 @@ def analyze(raw, presence, handedness, box, width, height, size=224, mirror=True
     """One frame: the landmark model's outputs (raw: 63 floats, presence and handedness scores)
     for the input cut from `box` ([x, y, width, height] of the width x height video) ->
     {present, presence, handedness ("left"/"right"), points (21 [x, y, z] in video pixels),
-    gesture, fingers, bends, follow (where to look next frame: a box around the hand, or None)}."""
+    gesture, fingers, bends, follow (where to look next frame: a box of the same size around
+    the hand, or None)}."""
     presence = float(presence)
     present = presence >= PRESENT
     points = from_model(raw, box, size, mirror)
@@ -27,7 +28,7 @@ def analyze(raw, presence, handedness, box, width, height, size=224, mirror=True
     return {
         "present": present, "presence": presence, "handedness": landmarks.handedness(handedness),
         "points": [list(p) for p in points], "gesture": g.name, "fingers": dict(g.fingers), "bends": dict(g.bends),
-        "follow": landmarks.box_around(points, width, height) if present else None,
+        "follow": landmarks.box_around(points, float(box[2]), width, height) if present else None,
     }
 
 

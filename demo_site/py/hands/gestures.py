@@ -17,7 +17,7 @@ FINGERS = {  # landmark indices, from the joint the first bone starts at
     "ring": (0, 13, 14, 15, 16),
     "pinky": (0, 17, 18, 19, 20),
 }
-STRAIGHT, CURLED = 75.0, 105.0  # degrees of bend: below, the finger is out; above, it is in
+STRAIGHT, CURLED = 100.0, 140.0  # degrees of bend: below, the finger is out; above, it is in (a fist: 200+)
 
 # Which of index, middle, ring, pinky are out, for each gesture.
 PATTERNS = {

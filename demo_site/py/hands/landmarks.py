@@ -84,14 +84,15 @@ def normalize(points, hand="right"):
     return [tuple(_dot(_sub(p, w), axis) / length for axis in (x, y, z)) for p in pts]
 
 
-def box_around(points, width, height, scale=1.8, smallest=0.3):
-    """The square crop to look in next frame, following the hand: centred on the landmarks'
-    bounding box, `scale` x its longer side (room for the hand to move between frames, and about
-    the margin MediaPipe's own crops leave around a hand), at least `smallest` x the video's
-    shorter side, and moved inside the width x height video as far as it fits."""
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    side = min(max(scale * max(max(xs) - min(xs), max(ys) - min(ys)), smallest * min(width, height)), min(width, height))
-    cx, cy = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+def box_around(points, side, width, height):
+    """The square crop (of `side` pixels) to look in next frame, following the hand: centred 0.9
+    of the way from the wrist to the middle finger's knuckle, which is about the middle of the
+    hand whether its fingers are out or in, and moved inside the width x height video as far as
+    it fits. The size stays: one sized from the landmarks feeds back on itself (the model's
+    landmarks in a looser crop make a looser crop), and without palm detection nothing else
+    can tell how big the hand is."""
+    (wx, wy), (mx, my) = points[WRIST][:2], points[MIDDLE_MCP][:2]
+    cx, cy = wx + 0.9 * (mx - wx), wy + 0.9 * (my - wy)
     x = min(max(cx - side / 2, 0.0), width - side)
     y = min(max(cy - side / 2, 0.0), height - side)
     return [x, y, side, side]
