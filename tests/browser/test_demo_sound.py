@@ -2,11 +2,12 @@
 test synthesizes (examples/sound/generate.py: a rising whistle, claps, a falling whistle, a hum
 and a steady whistle, 1 s apart, at 48 kHz; the file loops):
 
-- after one pass of the recording (more than 2 s of audio), the model's outputs on the page's
+- after at least 2 s of audio (and enough to hear every sound once), the model's outputs on the page's
   last input equal webflow's numpy backend on the same features (atol 1e-4);
 - the actions the page fired follow the recording's sounds in order (starting wherever the fake
   microphone happened to be when listening began), and the ball, light and colour moved;
 - stage timings and fps are shown; a screenshot goes to docs/screenshots/sound.png;
+- offline, the page loads again and listens (service worker and model cache);
 - with the microphone permission denied, the page says so clearly and can try again.
 """
 
@@ -55,12 +56,24 @@ def test_sound_demo_follows_the_microphone(playwright, site, recording):
     with demo_browser(playwright, audio=recording["path"]) as browser, open_demo(browser, site, "sound") as page:
         assert page.evaluate("window.__demo.backend") == "webgl"
         page.click("#listen")
-        frames = int(100 * (recording["seconds"] + 1.5))  # one whole pass, wherever it started
-        page.wait_for_function(f"window.__demo.frames >= {frames}", timeout=int(1000 * (recording["seconds"] + 60)))
+        # until an action per sound played (wherever in the file listening began), or two passes of it
+        limit = int(100 * 2 * recording["seconds"])
+        page.wait_for_function(f"window.__demo.events.length >= {len(PLAYED)} && window.__demo.frames >= 200 || window.__demo.frames >= {limit}",
+                               timeout=int(1000 * (2 * recording["seconds"] + 60)))
         state = page.evaluate("window.__demo")
         stats = page.inner_text(".wf-stats")
         page.wait_for_function("window.__demo.decision !== 'background'", timeout=20000)  # a picture with a sound in it
         screenshot(page, "sound")
+
+        # offline after the first visit: the shell from the service worker, the model from fetch.js's cache
+        page.wait_for_function("window.__demo.offline", timeout=30000)
+        page.context.set_offline(True)
+        page.reload()
+        page.wait_for_function("window.__demo && (window.__demo.ready || window.__demo.error)", timeout=60000)
+        assert page.evaluate("window.__demo.ready"), page.evaluate("window.__demo.error")
+        page.click("#listen")
+        page.wait_for_function("window.__demo.runs >= 3", timeout=30000)
+        page.context.set_offline(False)
 
     assert state["listening"] and not state["error"]
     assert state["runs"] >= 20, state["runs"]
