@@ -87,4 +87,5 @@ class Match:
         return {
             "phase": self.phase, "seconds_left": left, "round": len(self.rounds) + (1 if self.phase == "countdown" else 0),
             "score": dict(self.score), "last": dict(self.last) if self.last else None, "winner": self.winner, "wins": self.wins,
+            "rounds": [dict(r) for r in self.rounds],
         }
