@@ -10,7 +10,8 @@ and scissors in turn (2 s a loop), in the page's box.
 - the gestures it reads are the video's; a match played in the page (Python game in Pyodide)
   has the seeded computer's moves, the right outcomes and score, shown on the page;
 - the stats panel shows fps and the four stages; the backend is the GPU;
-- with the camera permission denied the page says so clearly;
+- with the camera permission denied the page says so clearly, online and offline (after the
+  first visit the page starts without the network);
 - docs/screenshots/gestures.png.
 """
 
@@ -140,10 +141,20 @@ def check_model_input_and_outputs(snap, camera, model):
     assert page["present"] and page["gesture"] in ORDER, page
 
 
-def test_camera_denied(playwright, site, camera):
+def test_camera_denied_and_offline(playwright, site, camera):
+    """Denied: a clear message, nothing runs. Then offline (the service worker's shell, fetch.js's
+    cached model): the reloaded page starts again, Python and model loaded, and says the same."""
     with demo_browser(playwright, video=str(camera), grant=False) as browser, open_demo(browser, site, "gestures") as page:
-        page.wait_for_function("__demo.error", timeout=60000)
-        error = page.evaluate("__demo.error")
-        assert error["code"] == "permission-denied" and error["title"] == "Access to the camera was blocked", error
-        assert page.is_visible(".wf-error") and "Access to the camera was blocked" in page.inner_text(".wf-error")
-        assert page.evaluate("__demo.hands") is None and page.is_disabled("#start")
+        for visit in ("online", "offline"):
+            page.wait_for_function("__demo.error", timeout=60000)
+            error = page.evaluate("__demo.error")
+            assert error["code"] == "permission-denied" and error["title"] == "Access to the camera was blocked", (visit, error)
+            assert page.is_visible(".wf-error") and "Access to the camera was blocked" in page.inner_text(".wf-error")
+            assert page.evaluate("__demo.hands") is None and page.is_disabled("#start")
+            if visit == "online":
+                page.wait_for_function("__demo.offline", timeout=60000)  # the worker has cached the shell
+                page.context.set_offline(True)
+                page.reload()
+                page.wait_for_function("window.__demo && (window.__demo.ready || window.__demo.error)", timeout=120000)
+                assert page.evaluate("__demo.ready") and page.evaluate("navigator.onLine") is False
+        page.context.set_offline(False)
