@@ -12,6 +12,7 @@ import { HAND_MODEL, startHands } from "../common/hands.js";
 const $ = (id) => document.getElementById(id);
 const NAMES = { rock: "Rock", paper: "Paper", scissors: "Scissors", none: "?" };
 const CALLS = ["Scissors…", "Paper…", "Rock…"]; // by whole seconds left: 2+ rock, 1+ paper, 0+ scissors
+const TICK_MS = 100;
 const RESULTS = { win: "You win the round!", lose: "The computer wins the round.", tie: "A tie.", missed: "No gesture seen: this round again." };
 
 async function main() {
@@ -55,8 +56,10 @@ async function play(demo) {
     }
   }
 
-  function update(gesture) {
-    const r = match.update(now(), gesture);
+  // The game runs on its own clock (TICK_MS), with the newest frame's gesture: the countdown
+  // and "shoot" stay on time however slowly frames come (a slow GPU: one a second).
+  function update() {
+    const r = match.update(now(), state.gesture);
     const game = r.toJs({ dict_converter: Object.fromEntries });
     r.destroy();
     if (game.phase !== "ready") show(game);
@@ -64,7 +67,7 @@ async function play(demo) {
 
   $("start").addEventListener("click", () => {
     match.start(now()).destroy();
-    update(state.gesture);
+    update();
   });
 
   demo.hands = await startHands(demo, {
@@ -75,9 +78,9 @@ async function play(demo) {
       $("you-live").textContent = NAMES[hand.gesture];
       $("live-text").textContent = !hand.present ? "show your hand in the box"
         : hand.gesture === "none" ? `a ${hand.handedness} hand, no gesture yet` : `${hand.gesture} (${hand.handedness} hand)`;
-      update(hand.gesture);
     },
   });
+  setInterval(update, TICK_MS);
   $("start").disabled = false;
 }
 

@@ -2,9 +2,9 @@
 paper, scissors, shoot!") after which the player's gesture is locked, the computer's is drawn
 from a seeded random generator, and the round's result shows for a while.
 
-The page calls update(now, gesture) on every frame (now: seconds, any clock) and draws what it
-returns; everything time-dependent happens in update, so tests drive a whole match with a fake
-clock. A round where no gesture was seen at "shoot" is replayed, not scored.
+The page calls update(now, gesture) every 100 ms with the newest frame's gesture (now: seconds,
+any clock) and draws what it returns; everything time-dependent happens in update, so tests
+drive a whole match with a fake clock. A round where no gesture was seen at "shoot" is replayed, not scored.
 """
 
 import random
@@ -23,7 +23,7 @@ def outcome(player, computer):
 class Match:
     """First to `wins` round wins takes the match. Phases: "ready" (until start), "countdown"
     (`countdown` seconds), "result" (`reveal` seconds; then the next countdown), "over". The
-    player's move is the gesture seen most often in the last `window` seconds of the countdown
+    player's move is the gesture given most often in the last `window` seconds of the countdown
     (one misread frame at the end does not decide a round)."""
 
     def __init__(self, seed=None, wins=3, countdown=3.0, reveal=2.0, window=0.5):
