@@ -34,9 +34,9 @@ class Match:
         self.phase = "ready"
         self.score = {"player": 0, "computer": 0, "ties": 0}
         self.rounds = []  # {player, computer, outcome} of every scored round
-        self.last = None  # the last round shown: a scored one, or {"player": None, "outcome": "missed"}
+        self.last = None  # the last round shown: a scored one, or one with outcome "missed"
         self.until = None  # when the current phase ends
-        self.seen = []  # (time, gesture) during the countdown's last `window` seconds
+        self.seen = []  # the gestures given in the countdown's last `window` seconds
 
     def start(self, now):
         """(Re)start a match at time `now` (the computer's moves go on from the same generator)."""
@@ -50,7 +50,7 @@ class Match:
         returns state(now)."""
         if self.phase == "countdown":
             if now >= self.until - self.window:
-                self.seen.append((now, gesture))
+                self.seen.append(gesture)
             if now >= self.until:
                 self._shoot(now)
         elif self.phase == "result" and now >= self.until:
@@ -61,7 +61,7 @@ class Match:
         return self.state(now)
 
     def _shoot(self, now):
-        moves = [g for _, g in self.seen if g in BEATS]
+        moves = [g for g in self.seen if g in BEATS]
         if moves:
             counts = {m: moves.count(m) for m in moves}
             player = next(m for m in reversed(moves) if counts[m] == max(counts.values()))  # ties: the latest
