@@ -35,7 +35,7 @@ from hands import game, gestures, landmarks  # noqa: E402
 KNUCKLES = {"index": (0.32, 0.95), "middle": (0.07, 1.0), "ring": (-0.16, 0.94), "pinky": (-0.36, 0.84)}
 SPLAY = {"index": 8, "middle": 0, "ring": -8, "pinky": -16}  # degrees from the palm's axis
 BONES = {"index": (0.42, 0.25, 0.2), "middle": (0.47, 0.29, 0.21), "ring": (0.44, 0.27, 0.2), "pinky": (0.34, 0.2, 0.18)}
-STRAIGHT, CURLED = (5, 5, 5), (80, 100, 60)  # flexion at MCP, PIP, DIP, degrees
+FLEX_OUT, FLEX_IN = (5, 5, 5), (80, 100, 60)  # flexion at MCP, PIP, DIP, degrees: straight, curled
 GESTURES = {  # (thumb, index, middle, ring, pinky) out?
     "rock": (False, False, False, False, False),
     "paper": (True, True, True, True, True),
@@ -73,7 +73,7 @@ def kinematic_hand(out, flexion=None):
         s = math.radians(SPLAY[f])
         base = 5 + 4 * k
         p[base] = (*KNUCKLES[f], 0.0)
-        angles = (flexion or {}).get(f, STRAIGHT if out[k + 1] else CURLED)
+        angles = (flexion or {}).get(f, FLEX_OUT if out[k + 1] else FLEX_IN)
         p[base + 1:base + 4] = chain(p[base], (math.sin(s), math.cos(s), 0), BONES[f], angles, (-math.cos(s), math.sin(s), 0))
     return p
 
