@@ -58,14 +58,16 @@ def demo_browser(playwright, video=None, audio=None, grant=True):
 
 
 @contextlib.contextmanager
-def open_demo(browser, base_url, name, timeout=180000, ready=True):
-    """The demo's page, once window.__demo.ready (or, with ready=False, once it has started);
+def open_demo(browser, base_url, name, timeout=180000, ready=True, **query):
+    """The demo's page (keyword arguments become its URL query), once window.__demo.ready (or, with ready=False, once it has started);
     a start-up error on the page fails with the page's own message, and no uncaught page error
     may happen while the page is open."""
     page = browser.new_page(viewport={"width": 1100, "height": 900})
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{base_url}/{name}/")
+    from urllib.parse import urlencode
+
+    page.goto(f"{base_url}/{name}/" + (f"?{urlencode(query)}" if query else ""))
     if ready:
         page.wait_for_function("window.__demo && (window.__demo.ready || window.__demo.error)", timeout=timeout)
         state = page.evaluate("window.__demo")

@@ -68,7 +68,7 @@ def numpy_model():
 
 def test_gestures_page(playwright, site, camera, numpy_model):
     # open_demo adds a "/" to the name: the page reads "?seed=4/" as 4 (parseInt)
-    with demo_browser(playwright, video=str(camera)) as browser, open_demo(browser, site, f"gestures/?seed={SEED}") as page:
+    with demo_browser(playwright, video=str(camera)) as browser, open_demo(browser, site, "gestures", seed=SEED) as page:
         assert page.evaluate("__demo.backend") == "webgl"
         page.wait_for_function("__demo.hands && __demo.hands.frames >= 1", timeout=60000)
         page.click("#start")  # a match runs while the frames are counted

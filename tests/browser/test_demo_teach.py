@@ -76,10 +76,9 @@ def videos(tmp_path_factory):
     return out
 
 
-def page_url(**options):
-    """The page with URL options, follow=0 first. The trailing "&" ends the query before the "/"
-    open_demo appends."""
-    return "teach/?" + "&".join(f"{k}={v}" for k, v in {"follow": 0, **options}.items()) + "&"
+def page_options(**options):
+    """The page's URL options: follow=0 (the hand box stays put) and these."""
+    return {"follow": 0, **options}
 
 
 def state(page):
@@ -103,7 +102,7 @@ def record(page, name, n):
 @pytest.fixture(scope="module")
 def saved(site, videos, playwright, tmp_path_factory):
     """Camera A: checks the model on the page's frames, teaches "open"; the saved examples file."""
-    with demo_browser(playwright, video=videos["open"]) as browser, open_demo(browser, site, page_url()) as page:
+    with demo_browser(playwright, video=videos["open"]) as browser, open_demo(browser, site, "teach", **page_options()) as page:
         s = wait(page, "s.hands && s.hands.frames >= 30 && s.hands.hand && s.hands.hand.present", timeout=240000)
         assert s["backend"] == "webgl" and s["error"] is None
         page.evaluate(f"{STATE}.record = true")
@@ -144,7 +143,7 @@ def first_seed(target, classes):
 
 def test_teach_save_load_train_predict_play(site, videos, saved, playwright):
     seed = first_seed("four", ["open", "four"])
-    with demo_browser(playwright, video=videos["four"]) as browser, open_demo(browser, site, page_url(seed=seed)) as page:
+    with demo_browser(playwright, video=videos["four"]) as browser, open_demo(browser, site, "teach", **page_options(seed=seed)) as page:
         page.set_input_files("#load", saved)
         s = wait(page, "Object.keys(s.counts).length === 2")
         assert s["counts"] == {"open": 5, "four": 0}
