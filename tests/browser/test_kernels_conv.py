@@ -2,7 +2,7 @@
 (pointwise as a matrix product in both layouts, NHWC depthwise, NHWC 4-output-channel blocks with
 vec4 or scalar input channels, NCHW 4-wide output rows with and without overlapping windows)
 and the general kernel, channels-last ConvTranspose, the 4-channel NHWC pools, 1-D and 3-D,
-groups, every padding mode, fused activations, NaN/Inf, and tensors that wrap texture rows (more
+groups, every padding mode, fused activations and residuals (Z) on every path, NaN/Inf, and tensors that wrap texture rows (more
 than 16384 elements). Each case is one plan step on the GPU, checked against the numpy reference.
 """
 
@@ -92,6 +92,19 @@ CONV = [
     # the general kernel
     Case("Conv", [f32(1, 3, 7, 9), f32(4, 3, 3, 3), f32(4)], {"pads": [1, 1, 1, 1], "activation": {"op": "LeakyRelu", "alpha": 0.1}}, id="general-nchw"),
     Case("Conv", [f32(1, 3, 60, 70), f32(5, 3, 3, 3), f32(5)], {"pads": [1, 1, 1, 1]}, id="general-wrap"),
+    # a fused residual Z on every path, added before the activation
+    Case("Conv", [nhwc(2, 8, 5, 6), f32(12, 8, 1, 1), f32(12), nhwc(2, 12, 5, 6)], {**NH, "activation": RELU6}, id="z-pointwise-nhwc-texel"),
+    Case("Conv", [nhwc(2, 8, 5, 6), f32(6, 8, 1, 1), None, nhwc(2, 6, 5, 6)], NH, id="z-pointwise-nhwc-element"),
+    Case("Conv", [f32(2, 8, 4, 6), f32(12, 8, 1, 1), f32(12), f32(2, 12, 4, 6)], {"activation": {"op": "Relu"}}, id="z-pointwise-nchw-texel"),
+    Case("Conv", [f32(2, 8, 5, 5), f32(12, 8, 1, 1), f32(12), f32(2, 12, 5, 5)], id="z-pointwise-nchw-element"),
+    Case("Conv", [nhwc(1, 16, 36, 32), f32(20, 16, 1, 1), f32(20), nhwc(1, 20, 36, 32)], NH, id="z-pointwise-nhwc-wrap"),
+    Case("Conv", [nhwc(2, 8, 9, 11), f32(8, 1, 3, 3), f32(8), nhwc(2, 8, 9, 11)], {**NH, "group": 8, "pads": [1, 1, 1, 1], "activation": RELU6}, id="z-dw-nhwc"),
+    Case("Conv", [nhwc(2, 8, 9, 11), f32(12, 8, 3, 3), f32(12), nhwc(2, 12, 9, 11)], {**NH, "pads": [1, 1, 1, 1]}, id="z-nhwc-vec", atol=MANY),
+    Case("Conv", [nhwc(1, 3, 15, 16), f32(8, 3, 3, 3), None, nhwc(1, 8, 8, 8)], {**NH, "strides": [2, 2], "pads": [1, 1, 1, 1]}, id="z-nhwc-scalar-first-layer"),
+    Case("Conv", [f32(2, 3, 6, 8), f32(4, 3, 3, 3), f32(4), f32(2, 4, 6, 8)], {"pads": [1, 1, 1, 1], "activation": RELU6}, id="z-nchw-row"),
+    Case("Conv", [f32(2, 3, 7, 7), f32(3, 1, 3, 3), f32(3), f32(2, 3, 7, 7)], {"group": 3, "pads": [1, 1, 1, 1]}, id="z-nchw-dw-wrap-planes"),
+    Case("Conv", [f32(1, 3, 7, 9), f32(4, 3, 3, 3), f32(4), f32(1, 4, 7, 9)], {"pads": [1, 1, 1, 1], "activation": {"op": "Relu"}}, id="z-general-nchw"),
+    Case("Conv", [nhwc(2, 4, 9, 11), f32(6, 4, 3, 3), f32(6), nhwc(2, 6, 5, 5)], {**NH, "strides": [2, 2], "pads": [1, 0, 2, 1]}, id="z-nhwc-general"),
 ]
 
 CONV_TRANSPOSE = [

@@ -15,6 +15,8 @@
 //   anything else                                -> one output element per invocation
 // Kernel sizes are baked into the unrolled paths only (and the channel count into the few-channel
 // one); everything else is a uniform.
+// A fused residual Z (the output's shape and layout) is added after the bias, before the
+// activation: its texel t (or element i) is the output's own.
 
 import { activation, hoist, merge, product } from "./linalg.js";
 
@@ -91,13 +93,14 @@ function generic(geo, transposed) {
   float acc = 0.0;
 ${open}    int xi = ${xoff}, wi = ${woff};
     for (int ci = 0; ci < Cg; ci++) { acc += X_flat(xi) * W_flat(wi); xi += xsC; wi += wsC; }
-${close}  return act(acc${geo.bias ? " + B_flat(m)" : ""});`;
+${close}  return act(acc${geo.bias ? " + B_flat(m)" : ""}${geo.residual ? " + Z_flat(i)" : ""});`;
   return { body, uniforms: { wsC: ["int", transposed ? geo.Mg * geo.T : geo.T] } };
 }
 
 // Texel kernels start from the output texel's first element e = 4t (as coords of the output).
 const texelStart = "  int e = t * 4;\n  if (e >= out_size) return vec4(0.0);\n";
-const finish = (bias) => `  acc += ${bias};\n  return vec4(act(acc.x), act(acc.y), act(acc.z), act(acc.w));`;
+const finish = (bias, residual) =>
+  `  acc += ${bias};${residual ? ` acc += Z_texel(${residual});` : ""}\n  return vec4(act(acc.x), act(acc.y), act(acc.z), act(acc.w));`;
 
 // NHWC: output texel = channels m..m+3 of one pixel. Per tap (unrolled, kernel baked): its
 // input offset and whether it lies inside the input.
@@ -136,7 +139,7 @@ ${texelStart}${coords}  int xb = n * xsN + m;
 ${Array.from({ length: T }, (_, q) => `  w[${q}] = W_texel(w0 + ${q});`).join("\n")}
   vec4 acc = vec4(0.0);
 ${lines.join("\n")}
-${finish(geo.bias ? "B_texel(m >> 2)" : "vec4(0.0)")}
+${finish(geo.bias ? "B_texel(m >> 2)" : "vec4(0.0)", geo.residual && "t")}
 }`;
   return { body, texel: true };
 }
@@ -181,7 +184,7 @@ ${lines.join("\n")}
 ${texelStart}${coords}  int xb = n * xsN + (m / Mg) * Cg, wb = m * CgT;
   vec4 acc = vec4(0.0);
 ${loop}
-${finish(geo.bias ? "B_texel(m >> 2)" : "vec4(0.0)")}
+${finish(geo.bias ? "B_texel(m >> 2)" : "vec4(0.0)", geo.residual && "t")}
 }`;
   return { body, texel: true, uniforms: { CgT: ["int", geo.Cg * T] } };
 }
@@ -221,7 +224,7 @@ ${taps}
       xi += xsC; wi += T;
     }
   }
-${finish(geo.bias ? "vec4(B_flat(m))" : "vec4(0.0)")}
+${finish(geo.bias ? "vec4(B_flat(m))" : "vec4(0.0)", geo.residual && "t")}
 }`;
   return { body, texel: true };
 }
@@ -257,6 +260,7 @@ ${wrap ? load("wb", "((m0 + 1) % M_)") : ""}
   ${geo.bias ? "float bias = B_flat(m0);" : ""}
   vec4 acc = vec4(0.0);
 ${lanes.join("\n")}
+${geo.residual ? "  acc += Z_texel(t);" : ""}
   return vec4(act(acc.x), act(acc.y), act(acc.z), act(acc.w));
 }`;
   return { body, texel: true };
@@ -264,7 +268,7 @@ ${lanes.join("\n")}
 
 // Everything a conv kernel needs to know, from the tensors and the attributes.
 function geometry(inputs, output, attrs, transposed) {
-  const [x, w, b] = inputs;
+  const [x, w, b, z] = inputs;
   const nhwc = attrs.layout === "NHWC";
   const X = layoutOf(x.shape, nhwc), Y = layoutOf(output.shape, nhwc);
   const R = X.sizes.length, kernel = w.shape.slice(2), group = attrs.group || 1;
@@ -272,7 +276,7 @@ function geometry(inputs, output, attrs, transposed) {
   const dil = attrs.dilations && attrs.dilations.length ? attrs.dilations : ones(R);
   const pads = transposed ? { begin: transposedPads(X.sizes, kernel, st, dil, attrs), end: ones(R).fill(0) } : windowPads(X.sizes, kernel, st, dil, attrs.pads, attrs.auto_pad);
   return {
-    nhwc, R, kernel, strides: st, dilations: dil, pads, X, Y, bias: !!b, group,
+    nhwc, R, kernel, strides: st, dilations: dil, pads, X, Y, bias: !!b, residual: !!z, group,
     T: prod(kernel), Cg: X.c / group, Mg: Y.c / group, M: Y.c,
   };
 }
@@ -290,12 +294,14 @@ function pointwise(geo) {
   const P = prod(geo.Y.sizes), C = geo.X.c, M = geo.M;
   if (geo.nhwc) {
     const g = { M: geo.Y.n * P, N: M, K: C, sAm: C, sAk: 1, sBk: 1, sBn: C, batch: [], aStr: [], bStr: [] };
-    const one = `return act(acc${geo.bias ? " + C_flat(n)" : ""});`;
-    return { ...product(g, { one, four: finish(geo.bias ? "C_texel(n >> 2)" : "vec4(0.0)") }), inputNames: ["A", "B", "C"] };
+    const one = `return act(acc${geo.bias ? " + C_flat(n)" : ""}${geo.residual ? " + Z_flat(e)" : ""});`;
+    const four = finish(geo.bias ? "C_texel(n >> 2)" : "vec4(0.0)", geo.residual && "e >> 2");
+    return { ...product(g, { one, four }), inputNames: ["A", "B", "C", "Z"] };
   }
   const g = { M, N: P, K: C, sAm: C, sAk: 1, sBk: P, sBn: 1, batch: [geo.Y.n], aStr: [0], bStr: [C * P] };
-  const one = `return act(acc${geo.bias ? " + C_flat(m)" : ""});`;
-  return { ...product(g, { one, four: finish(geo.bias ? "vec4(C_flat(m))" : "vec4(0.0)") }), inputNames: ["B", "A", "C"] };
+  const one = `return act(acc${geo.bias ? " + C_flat(m)" : ""}${geo.residual ? " + Z_flat(e)" : ""});`;
+  const four = finish(geo.bias ? "vec4(C_flat(m))" : "vec4(0.0)", geo.residual && "e >> 2");
+  return { ...product(g, { one, four }), inputNames: ["B", "A", "C", "Z"] };
 }
 
 const MAX_UNROLLED_TAPS = 25;
@@ -303,7 +309,7 @@ const MAX_SMALL_BLOCK = 36; // texels of weights one fragment keeps when the inp
 
 export const conv = {
   ops: ["Conv"],
-  inputNames: ["X", "W", "B"],
+  inputNames: ["X", "W", "B", "Z"],
   prepare({ inputs, output, attrs }) {
     const geo = geometry(inputs, output, attrs, false);
     const act = activation(attrs);

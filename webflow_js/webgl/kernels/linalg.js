@@ -53,8 +53,9 @@ function inner(av, bmode, texel) {
 }
 
 // The shader of C = A' B' (batched) plus an epilogue: `one`, the body of float finish(float acc,
-// int m, int n), and optionally `four`, the body of vec4 finish4(vec4 acc, int m, int n) for
-// outputs n..n+3 (one bias texel instead of four fetches, say).
+// int e, int m, int n) for output element e, and optionally `four`, the body of vec4
+// finish4(vec4 acc, int e, int m, int n) for elements e..e+3, which are outputs n..n+3 (one bias
+// texel instead of four fetches, say).
 // g: {M, N, K, sAm, sAk, sBk, sBn, batch: [dims], aStr, bStr} in elements.
 export function product(g, { one, four }) {
   const nb = g.batch.length;
@@ -84,15 +85,15 @@ ${nb ? `  for (int d = ${nb - 1}; d >= 0; d--) { int q = b % bshape[d]; b /= bsh
 ${offsets}
   vec4 acc = vec4(0.0);
 ${loop}
-  return finish4(acc, m, n);
+  return finish4(acc, e, m, n);
 }`
     : `  int e = i;
 ${offsets}
   float acc = 0.0;
 ${loop}
-  return finish(acc, m, n);`;
-  four = four || "return vec4(finish(acc.x, m, n), finish(acc.y, m, n + 1), finish(acc.z, m, n + 2), finish(acc.w, m, n + 3));";
-  const helpers = `float finish(float acc, int m, int n) { ${one} }\n${texel ? `vec4 finish4(vec4 acc, int m, int n) { ${four} }` : ""}`;
+  return finish(acc, e, m, n);`;
+  four = four || "return vec4(finish(acc.x, e, m, n), finish(acc.y, e + 1, m, n + 1), finish(acc.z, e + 2, m, n + 2), finish(acc.w, e + 3, m, n + 3));";
+  const helpers = `float finish(float acc, int e, int m, int n) { ${one} }\n${texel ? `vec4 finish4(vec4 acc, int e, int m, int n) { ${four} }` : ""}`;
   return hoist({ body, texel, uniforms, helpers });
 }
 
