@@ -7,6 +7,7 @@
 import { createContext } from "./context.js";
 import { ProgramCache, drawUniforms } from "./programs.js";
 import { fragmentSource } from "./shader.js";
+import { GLState } from "./state.js";
 import { TexturePool, fromTexels, texelLayout, toTexels } from "./textures.js";
 import { KERNELS } from "./kernels/index.js";
 import { imageKernel, imageParams } from "../media/preprocess.js";
@@ -19,14 +20,14 @@ export class WebGLBackend {
     this.gl = gl;
     this.timer = timer;
     this.debug = debug; // check gl.getError() after every draw (tests turn this on)
-    this.pool = new TexturePool(gl);
+    this.state = new GLState(gl);
+    this.pool = new TexturePool(gl, this.state);
     this.programs = new ProgramCache(gl);
     this.tensors = new Map(); // handle -> tensor
     this.nextHandle = 1;
     this.plans = new Map();
     this.nextPlan = 1;
-    this.framebuffer = gl.createFramebuffer();
-    this.vao = gl.createVertexArray();
+    gl.bindVertexArray(gl.createVertexArray()); // the one VAO: the vertex shader needs no attributes
   }
 
   get contractVersion() {
@@ -52,7 +53,7 @@ export class WebGLBackend {
 
   _write(t, data) {
     const gl = this.gl;
-    gl.bindTexture(gl.TEXTURE_2D, t.tex);
+    this.state.edit(t.tex);
     gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.width, t.height, gl.RGBA, gl.FLOAT, toTexels(data, t.size, t.width, t.height));
   }
 
@@ -76,18 +77,20 @@ export class WebGLBackend {
     if (!w || !h) throw new Error("uploadImage: the source has no pixels yet (a video that is not playing?)");
     const t0 = performance.now();
     if (!this.frame || this.frame.width !== w || this.frame.height !== h) {
-      if (this.frame) gl.deleteTexture(this.frame.tex);
+      if (this.frame) {
+        this.state.release(this.frame.tex);
+        gl.deleteTexture(this.frame.tex);
+      }
       const tex = gl.createTexture();
-      gl.bindTexture(gl.TEXTURE_2D, tex);
+      this.state.edit(tex);
       gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA8, w, h);
       for (const p of [gl.TEXTURE_MIN_FILTER, gl.TEXTURE_MAG_FILTER]) gl.texParameteri(gl.TEXTURE_2D, p, gl.NEAREST);
       this.frame = { tex, width: w, height: h };
     }
-    gl.bindTexture(gl.TEXTURE_2D, this.frame.tex);
+    this.state.edit(this.frame.tex);
     gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false); // top row in texture row 0
     gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
     gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, source);
-    gl.bindTexture(gl.TEXTURE_2D, null);
     if (params.finish) gl.finish();
     const t1 = performance.now();
     const spec = imageKernel(imageParams(params, w, h));
@@ -128,8 +131,7 @@ export class WebGLBackend {
     const buf = gl.createBuffer();
     gl.bindBuffer(gl.PIXEL_PACK_BUFFER, buf);
     gl.bufferData(gl.PIXEL_PACK_BUFFER, bytes, gl.STREAM_READ);
-    gl.bindFramebuffer(gl.FRAMEBUFFER, this.framebuffer);
-    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
+    this.state.bindFramebuffer(this.pool.framebuffer(t.tex));
     gl.readPixels(0, 0, t.width, t.height, gl.RGBA, gl.FLOAT, 0);
     gl.bindBuffer(gl.PIXEL_PACK_BUFFER, null);
     const sync = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
@@ -203,34 +205,26 @@ export class WebGLBackend {
     return t;
   }
 
+  // One draw, issuing only the GL calls that change state (state.js): on a real GPU the calls,
+  // not the arithmetic, are what a small model's inference costs.
   _draw(d, inputTensors, outTensor) {
-    const gl = this.gl;
+    const gl = this.gl, st = this.state;
     if (!d.uniforms) {
       this.programs.check(d.p);
       d.uniforms = drawUniforms(this.programs, d.p, d.inputs, d.names, d.out, d.extra);
     }
-    gl.useProgram(d.p.program);
-    gl.bindFramebuffer(gl.FRAMEBUFFER, this.framebuffer);
-    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, outTensor.tex, 0);
-    gl.viewport(0, 0, outTensor.width, outTensor.height);
+    st.useProgram(d.p);
+    st.release(outTensor.tex);
+    st.bindFramebuffer(this.pool.framebuffer(outTensor.tex));
+    st.viewport(outTensor.width, outTensor.height);
     let unit = 0;
-    inputTensors.forEach((t, k) => {
-      if (!t) return;
+    for (const t of inputTensors) {
+      if (!t) continue;
       if (t.tex === outTensor.tex) throw new Error(`${d.label}: input and output share a texture`);
-      gl.activeTexture(gl.TEXTURE0 + unit);
-      gl.bindTexture(gl.TEXTURE_2D, t.tex);
-      gl.uniform1i(this.programs.loc(d.p, d.names[k]), unit);
-      unit++;
-    });
-    for (const [fn, loc, value] of d.uniforms) gl[fn](loc, value);
-    gl.bindVertexArray(this.vao);
-    gl.drawArrays(gl.TRIANGLES, 0, 3);
-    // unbind the samplers, so the next draw can render into these textures (a feedback loop
-    // would make that draw silently do nothing)
-    for (let k = 0; k < unit; k++) {
-      gl.activeTexture(gl.TEXTURE0 + k);
-      gl.bindTexture(gl.TEXTURE_2D, null);
+      st.bindTexture(unit++, t.tex);
     }
+    for (const [fn, loc, value, key] of d.uniforms) st.uniform(d.p, fn, loc, value, key);
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
     if (this.debug) {
       const err = gl.getError();
       if (err !== gl.NO_ERROR) throw new Error(`${d.label}: WebGL error 0x${err.toString(16)}`);

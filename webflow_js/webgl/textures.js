@@ -16,9 +16,11 @@ export function texelLayout(size) {
 }
 
 export class TexturePool {
-  constructor(gl) {
+  constructor(gl, state) {
     this.gl = gl;
+    this.state = state; // state.js: every bind goes through it
     this.free = new Map(); // "w x h" -> [texture]
+    this.framebuffers = new Map(); // texture -> a framebuffer rendering into it
     this.live = 0;
     this.liveBytes = 0;
     this.pooled = 0;
@@ -36,7 +38,7 @@ export class TexturePool {
       this.pooledBytes -= bytes;
     } else {
       tex = gl.createTexture();
-      gl.bindTexture(gl.TEXTURE_2D, tex);
+      this.state.edit(tex);
       gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA32F, width, height);
       for (const p of [gl.TEXTURE_MIN_FILTER, gl.TEXTURE_MAG_FILTER]) gl.texParameteri(gl.TEXTURE_2D, p, gl.NEAREST);
       for (const p of [gl.TEXTURE_WRAP_S, gl.TEXTURE_WRAP_T]) gl.texParameteri(gl.TEXTURE_2D, p, gl.CLAMP_TO_EDGE);
@@ -57,9 +59,31 @@ export class TexturePool {
     this.pooledBytes += bytes;
   }
 
+  // A framebuffer per texture, made once: re-attaching one framebuffer's texture at every draw
+  // makes the driver check the framebuffer again each time.
+  framebuffer(tex) {
+    let fb = this.framebuffers.get(tex);
+    if (!fb) {
+      const gl = this.gl;
+      fb = gl.createFramebuffer();
+      this.state.bindFramebuffer(fb);
+      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, tex, 0);
+      this.framebuffers.set(tex, fb);
+    }
+    return fb;
+  }
+
   // Give pooled textures back to the driver (e.g. after a model is disposed).
   drain() {
-    for (const list of this.free.values()) for (const tex of list) this.gl.deleteTexture(tex);
+    for (const list of this.free.values()) {
+      for (const tex of list) {
+        const fb = this.framebuffers.get(tex);
+        if (fb) this.gl.deleteFramebuffer(fb);
+        this.framebuffers.delete(tex);
+        this.state.release(tex);
+        this.gl.deleteTexture(tex);
+      }
+    }
     this.free.clear();
     this.pooled = 0;
     this.pooledBytes = 0;
