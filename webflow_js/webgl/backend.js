@@ -8,7 +8,7 @@ import { createContext } from "./context.js";
 import { ProgramCache, drawUniforms } from "./programs.js";
 import { fragmentSource } from "./shader.js";
 import { GLState } from "./state.js";
-import { TexturePool, fromTexels, texelLayout, toTexels } from "./textures.js";
+import { TexturePool, bandedLayout, fromTexels, texelLayout, toTexels } from "./textures.js";
 import { KERNELS } from "./kernels/index.js";
 import { imageKernel, imageParams } from "../media/preprocess.js";
 
@@ -40,14 +40,15 @@ export class WebGLBackend {
 
   // --- tensors ---------------------------------------------------------------------------
 
-  _alloc(shape, dtype) {
-    const t = describe([...shape], dtype);
-    t.tex = this.pool.acquire(t.width, t.height);
+  // `like`: a described tensor whose layout (banded or not) the new one takes
+  _alloc(shape, dtype, like = null) {
+    const t = describe([...shape], dtype, like);
+    t.tex = this.pool.acquire(t);
     return t;
   }
 
   _free(t) {
-    if (t.tex) this.pool.release(t.tex, t.width, t.height);
+    if (t.tex) this.pool.release(t.tex, t);
     t.tex = null;
   }
 
@@ -127,17 +128,23 @@ export class WebGLBackend {
   async read(handle) {
     const gl = this.gl;
     const t = this._tensor(handle);
-    const bytes = t.width * t.height * 16;
+    const layer = t.width * t.height * 16;
     const buf = gl.createBuffer();
     gl.bindBuffer(gl.PIXEL_PACK_BUFFER, buf);
-    gl.bufferData(gl.PIXEL_PACK_BUFFER, bytes, gl.STREAM_READ);
-    this.state.bindFramebuffer(this.pool.framebuffer(t.tex));
-    gl.readPixels(0, 0, t.width, t.height, gl.RGBA, gl.FLOAT, 0);
+    gl.bufferData(gl.PIXEL_PACK_BUFFER, layer * t.layers, gl.STREAM_READ);
+    if (!this.readFramebuffer) this.readFramebuffer = gl.createFramebuffer();
+    this.state.bindFramebuffer(this.readFramebuffer);
+    for (let j = 0; j < t.layers; j++) { // a banded tensor's layers hold its texels in order
+      if (t.layers > 1) gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, t.tex, 0, j);
+      else gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
+      gl.readPixels(0, 0, t.width, t.height, gl.RGBA, gl.FLOAT, j * layer);
+    }
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, null, 0);
     gl.bindBuffer(gl.PIXEL_PACK_BUFFER, null);
     const sync = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
     gl.flush();
     await waitSync(gl, sync);
-    const texels = new Float32Array(t.width * t.height * 4);
+    const texels = new Float32Array(t.width * t.height * t.layers * 4);
     gl.bindBuffer(gl.PIXEL_PACK_BUFFER, buf);
     gl.getBufferSubData(gl.PIXEL_PACK_BUFFER, 0, texels);
     gl.bindBuffer(gl.PIXEL_PACK_BUFFER, null);
@@ -159,15 +166,17 @@ export class WebGLBackend {
   // --- kernels -----------------------------------------------------------------------------
 
   // A step as Python sends it (step_json): {name, op, attrs, inputs: [name | null],
-  // outputs: [[name, shape, dtype]]}, with the input metas ([shape, dtype] | null) beside it.
-  // Returns one prepared draw per output.
-  _prepare(step, inputMetas) {
+  // outputs: [[name, shape, dtype]]}, with the input metas ([shape, dtype, banded layout |
+  // undefined] | null) beside it. `banded`: whether a kernel may write banded outputs (never a
+  // plan's outputs: whoever takes them expects plain textures). Returns one prepared draw per output.
+  _prepare(step, inputMetas, banded) {
     const kernel = KERNELS.get(step.op);
     if (!kernel) throw new Error(`webgl backend has no kernel for op ${step.op}`);
-    const inputs = inputMetas.map((m) => (m ? describe(m[0], m[1]) : null));
+    const inputs = inputMetas.map((m) => (m ? describe(m[0], m[1], m[2]) : null));
     return step.outputs.map(([, shape, dtype], index) => {
-      const out = describe(shape, dtype);
-      const spec = kernel.prepare({ inputs, output: out, outputIndex: index, attrs: step.attrs || {} });
+      let out = describe(shape, dtype);
+      const spec = kernel.prepare({ inputs, output: out, outputIndex: index, attrs: step.attrs || {}, banded });
+      if (spec.period) out = describe(shape, dtype, bandedLayout(out.size, spec.period));
       const names = spec.inputNames || kernel.inputNames || inputs.map((_, k) => `X${k}`);
       // stages: draws before the output's own, each into a float32 temporary (row statistics,
       // say) that the later draws read as one more input, named by the stage
@@ -181,12 +190,13 @@ export class WebGLBackend {
     const all = [...inputs, ...stages.map((s) => s.out)];
     const names = [...inputs.map((_, k) => inputNames[k]), ...stages.map((s) => s.name)];
     const source = fragmentSource({
-      inputs: all.map((t, k) => (t ? [names[k], t.shape.length] : null)),
+      inputs: all.map((t, k) => (t ? [names[k], t.shape.length, t.layers > 1] : null)),
       outRank: out.shape.length,
       uniforms: spec.uniforms,
       helpers: spec.helpers,
       body: spec.body,
       texel: spec.texel,
+      block: spec.block,
     });
     const p = this.programs.get(source, `${step.op}`);
     return { p, names, out, inputs: all, extra: spec.uniforms, uniforms: null, label: step.name || step.op, name: spec.name };
@@ -199,7 +209,7 @@ export class WebGLBackend {
       temps.push(this._alloc(s.out.shape, s.out.dtype));
       this._draw(s, [...ins, ...temps.slice(0, -1)], temps[temps.length - 1]);
     }
-    const t = this._alloc(d.out.shape, d.out.dtype);
+    const t = this._alloc(d.out.shape, d.out.dtype, d.out);
     this._draw(d, [...ins, ...temps], t);
     temps.forEach((x) => this._free(x));
     return t;
@@ -221,7 +231,7 @@ export class WebGLBackend {
     for (const t of inputTensors) {
       if (!t) continue;
       if (t.tex === outTensor.tex) throw new Error(`${d.label}: input and output share a texture`);
-      st.bindTexture(unit++, t.tex);
+      st.bindTexture(unit++, t.tex, t.layers > 1 ? gl.TEXTURE_2D_ARRAY : gl.TEXTURE_2D);
     }
     for (const [fn, loc, value, key] of d.uniforms) st.uniform(d.p, fn, loc, value, key);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
@@ -234,7 +244,7 @@ export class WebGLBackend {
   // Eager mode: run one step on tensor handles, return the output handles.
   runStep(step, inputHandles) {
     const ins = inputHandles.map((h) => (h == null ? null : this._tensor(h)));
-    const draws = this._prepare(step, ins.map((t) => (t ? [t.shape, t.dtype] : null)));
+    const draws = this._prepare(step, ins.map((t) => (t ? [t.shape, t.dtype, t] : null)), true);
     return draws.map((d) => {
       const t = this._run(d, ins);
       const h = this.nextHandle++;
@@ -249,8 +259,11 @@ export class WebGLBackend {
   // inputs: [name|null], outputs: [[name, shape, dtype]], free: [name]}]}
   // Every program is prepared (and compiled) now; replay only draws.
   plan(plan) {
+    const banded = new Map(); // tensor -> its draw's output, when that is banded
     const steps = plan.steps.map((s) => {
-      const draws = this._prepare(s, s.inputs.map((n) => (n == null ? null : plan.metas[n])));
+      const metas = s.inputs.map((n) => (n == null ? null : [...plan.metas[n], banded.get(n)]));
+      const draws = this._prepare(s, metas, !s.outputs.some(([n]) => plan.outputs.includes(n)));
+      draws.forEach((d, k) => d.out.layers > 1 && banded.set(s.outputs[k][0], d.out));
       return { name: s.name, op: s.op, inputs: s.inputs, outputs: s.outputs.map(([n]) => n), free: s.free, draws };
     });
     const id = this.nextPlan++;
@@ -275,7 +288,11 @@ export class WebGLBackend {
   replay(id, inputHandles, timer = null) {
     const plan = this.plans.get(id);
     const env = new Map();
-    plan.inputs.forEach((n, k) => env.set(n, this._tensor(inputHandles[k])));
+    plan.inputs.forEach((n, k) => {
+      const t = this._tensor(inputHandles[k]);
+      if (t.layers > 1) throw new Error(`webgl backend: plan input ${n} is a banded tensor (an eager runStep output); only plan outputs can feed a plan`);
+      env.set(n, t);
+    });
     for (const [n, h] of Object.entries(plan.constants)) env.set(n, this._tensor(h));
     const owned = new Set();
     for (const s of plan.steps) {
@@ -352,10 +369,12 @@ class StepTimer {
   }
 }
 
-// A tensor's shape, dtype, size and texture layout (what kernels and uniforms need).
-function describe(shape, dtype) {
+// A tensor's shape, dtype, size and texture layout (what kernels and uniforms need); the
+// layout of `like` (a banded one) or the plain one.
+function describe(shape, dtype, like = null) {
   const size = shape.reduce((a, b) => a * b, 1);
-  return { shape, dtype, size, ...texelLayout(size) };
+  const { width, height, shift, layers, band } = like || texelLayout(size);
+  return { shape, dtype, size, width, height, shift, layers, band };
 }
 
 function waitSync(gl, sync) {

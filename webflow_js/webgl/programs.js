@@ -70,13 +70,15 @@ export function drawUniforms(cache, p, inputs, inputNames, out, extra) {
   add("out_shift", "uniform1i", out.shift);
   add("out_size", "uniform1i", out.size);
   add("out_shape", "uniform1iv", i32(outShape));
+  add("out_band", "uniform1i", out.band * out.width); // texels per band (banded outputs)
   let unit = 0;
   inputs.forEach((t, k) => {
     if (!t) return;
     const n = inputNames[k];
     add(n, "uniform1i", unit++);
     add(`${n}_shift`, "uniform1i", t.shift);
-    add(`${n}_inv`, "uniform2fv", Float32Array.of(1 / t.width, 1 / t.height)); // 1 / texture size
+    add(`${n}_inv`, "uniform2fv", Float32Array.of(1 / t.width, 1 / t.height)); // 1 / texture (layer) size
+    add(`${n}_band`, "uniform1i", t.band); // rows per layer (banded inputs)
     add(`${n}_shape`, "uniform1iv", i32(t.shape.length ? t.shape : [1]));
     add(`${n}_bstrides`, "uniform1iv", i32(broadcastStrides(t.shape, out.shape)));
   });

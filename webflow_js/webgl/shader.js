@@ -11,12 +11,15 @@
 //   X_shape[r]               its shape
 // and for the output: out_shape[R], out_size, and out_coords(i, c).
 // Element kernels define `float compute(int i, int c[R])`; texel kernels (which write four
-// elements at once, e.g. register-blocked matmul) define `vec4 compute_texel(int t)`.
+// elements at once) define `vec4 compute_texel(int t)`; block kernels (register-blocked
+// matmul) define `void compute_block(int t, int q, out vec4 r[4])`, writing texels t + j*q of a
+// banded output (textures.js) through 4 render targets.
 
 export const HEADER = `#version 300 es
 precision highp float;
 precision highp int;
 precision highp sampler2D;
+precision highp sampler2DArray;
 `;
 
 export const VERTEX = `#version 300 es
@@ -34,19 +37,34 @@ const rankOf = (r) => Math.max(r, 1);
 // stay shared across sizes) copied into globals once per fragment: SwiftShader reloads a
 // uniform at every use, which in a kernel's inner loop costs another ~20%.
 
-function inputAccessors(name, rank, outRank) {
+// A banded input's texel row y lies in layer y / band (float arithmetic: exact, as y < 2^13).
+function texelAccessor(name, banded) {
+  if (!banded) {
+    return `uniform sampler2D ${name};
+vec4 ${name}_texel(int t) { return texture(${name}, (vec2(float(t & ${name}_mask), float(t >> ${name}_sh)) + 0.5) * ${name}_iv); }`;
+  }
+  return `uniform sampler2DArray ${name};
+uniform int ${name}_band;
+int ${name}_bd;
+float ${name}_ibd;
+vec4 ${name}_texel(int t) {
+  int y = t >> ${name}_sh, l = int((float(y) + 0.5) * ${name}_ibd);
+  return texture(${name}, vec3((vec2(float(t & ${name}_mask), float(y - l * ${name}_bd)) + 0.5) * ${name}_iv, float(l)));
+}`;
+}
+
+function inputAccessors(name, rank, outRank, banded) {
   const r = rankOf(rank), R = rankOf(outRank);
   const index = Array.from({ length: r }, (_, d) => `  i = i * ${name}_shape[${d}] + c[${d}];`).join("\n");
   const bcast = Array.from({ length: R }, (_, d) => `c[${d}] * ${name}_bstrides[${d}]`).join(" + ");
   return `
-uniform sampler2D ${name};
 uniform int ${name}_shift;
 uniform vec2 ${name}_inv;
 vec2 ${name}_iv;
 int ${name}_sh, ${name}_mask;
 uniform int ${name}_shape[${r}];
 uniform int ${name}_bstrides[${R}];
-vec4 ${name}_texel(int t) { return texture(${name}, (vec2(float(t & ${name}_mask), float(t >> ${name}_sh)) + 0.5) * ${name}_iv); }
+${texelAccessor(name, banded)}
 float ${name}_flat(int i) { return ${name}_texel(i >> 2)[i & 3]; }
 int ${name}_index(int c[${r}]) {
   int i = 0;
@@ -64,17 +82,29 @@ function uniformDecls(uniforms) {
     .join("\n");
 }
 
-// spec: {inputs: [[name, rank] | null], outRank, uniforms: {name: [glslType, value]}, helpers, body, texel}
+// spec: {inputs: [[name, rank, banded] | null], outRank, uniforms: {name: [glslType, value]}, helpers, body,
+// texel, block}
 export function fragmentSource(spec) {
   const R = rankOf(spec.outRank);
-  const ins = spec.inputs.filter(Boolean).map(([name, rank]) => inputAccessors(name, rank, spec.outRank)).join("");
+  const ins = spec.inputs.filter(Boolean).map(([name, rank, banded]) => inputAccessors(name, rank, spec.outRank, banded)).join("");
   const coords = Array.from({ length: R }, (_, k) => {
     const d = R - 1 - k;
     return `  c[${d}] = i % out_shape[${d}]; i /= out_shape[${d}];`;
   }).join("\n");
   const init = spec.inputs.filter(Boolean)
-    .map(([name]) => `  ${name}_iv = ${name}_inv; ${name}_sh = ${name}_shift; ${name}_mask = (1 << ${name}_shift) - 1;`).join("\n");
-  const main = spec.texel
+    .map(([name, , banded]) => `  ${name}_iv = ${name}_inv; ${name}_sh = ${name}_shift; ${name}_mask = (1 << ${name}_shift) - 1;` +
+      (banded ? ` ${name}_bd = ${name}_band; ${name}_ibd = 1.0 / float(${name}_band);` : "")).join("\n");
+  const outs = spec.block ? [0, 1, 2, 3].map((j) => `layout(location = ${j}) out vec4 o${j};`).join("\n") + "\nuniform int out_band;" : "out vec4 fragColor;";
+  const main = spec.block
+    ? `${spec.body}
+void main() {
+${init}
+  int t = (int(gl_FragCoord.y) << out_shift) + int(gl_FragCoord.x);
+  vec4 r[4];
+  compute_block(t, out_band, r);
+  o0 = r[0]; o1 = r[1]; o2 = r[2]; o3 = r[3];
+}`
+    : spec.texel
     ? `${spec.body}
 void main() {
 ${init}
@@ -98,7 +128,7 @@ ${init}
   fragColor = r;
 }`;
   return `${HEADER}
-out vec4 fragColor;
+${outs}
 uniform int out_shift;
 uniform int out_size;
 uniform int out_shape[${R}];

@@ -11,7 +11,7 @@ export class GLState {
     this.framebuffer = null;
     this.size = [0, 0];
     this.active = 0; // gl.activeTexture, as a unit number
-    this.units = []; // unit -> texture bound there
+    this.units = new Map([[gl.TEXTURE_2D, []], [gl.TEXTURE_2D_ARRAY, []]]); // target -> (unit -> texture bound there)
   }
 
   useProgram(p) {
@@ -29,26 +29,29 @@ export class GLState {
     this.size = [width, height];
   }
 
-  bindTexture(unit, tex) {
-    if (this.units[unit] === tex) return;
+  bindTexture(unit, tex, target = this.gl.TEXTURE_2D) {
+    const units = this.units.get(target);
+    if (units[unit] === tex) return;
     const gl = this.gl;
     if (this.active !== unit) gl.activeTexture(gl.TEXTURE0 + unit);
     this.active = unit;
-    gl.bindTexture(gl.TEXTURE_2D, tex);
-    this.units[unit] = tex;
+    gl.bindTexture(target, tex);
+    units[unit] = tex;
   }
 
   // Bind `tex` to change it (upload, create), on whichever unit is active.
-  edit(tex) {
-    this.bindTexture(this.active, tex);
+  edit(tex, target) {
+    this.bindTexture(this.active, tex, target);
   }
 
   // A texture about to be rendered into must not sit on a sampler unit: that is a feedback loop,
   // and the draw silently does nothing.
   release(tex) {
-    this.units.forEach((t, unit) => {
-      if (t === tex) this.bindTexture(unit, null);
-    });
+    for (const [target, units] of this.units) {
+      units.forEach((t, unit) => {
+        if (t === tex) this.bindTexture(unit, null, target);
+      });
+    }
   }
 
   // Set a uniform unless the program already holds that value (`key` identifies the value).
