@@ -1,6 +1,8 @@
 """GPU coverage for the conv and pool kernels beyond tests/ops/: every fast path of Conv
 (pointwise as a matrix product in both layouts, NHWC depthwise, NHWC 4-output-channel blocks with
-vec4 or scalar input channels, NCHW 4-wide output rows with and without overlapping windows)
+vec4 or scalar input channels, NCHW 4-wide output rows with and without overlapping windows;
+eager steps may write banded outputs, so the NHWC pointwise, depthwise and few-channel cases run
+register-blocked, and one chain feeds banded tensors to other kernels)
 and the general kernel, channels-last ConvTranspose, the 4-channel NHWC pools, 1-D and 3-D,
 groups, every padding mode, fused activations and residuals (Z) on every path, NaN/Inf, and tensors that wrap texture rows (more
 than 16384 elements). Each case is one plan step on the GPU, checked against the numpy reference.
@@ -9,7 +11,7 @@ than 16384 elements). Each case is one plan step on the GPU, checked against the
 import numpy as np
 import pytest
 
-from tests.browser.harness import decode
+from tests.browser.harness import decode, encode
 from tests.browser.test_kernels import GPU_ATOL, GPU_RTOL, case_step
 from tests.ops.harness import Case, assert_close, ids, run_reference
 
@@ -169,3 +171,33 @@ def test_conv_pool_kernel(kernel_page, case):
     assert "error" not in result, result.get("error")
     for i, (g, w) in enumerate(zip(result["outputs"], want)):
         assert_close(decode(g), w, max(case.atol, GPU_ATOL), max(case.rtol, GPU_RTOL), f"{case} output {i} on the GPU")
+
+
+def test_banded_tensors_feed_other_kernels(kernel_page):
+    """Register-blocked convs write banded tensors (4-layer textures, webflow_js/webgl/textures.js):
+    a chain where they feed convs, a residual, an element-wise op, a transpose and a pool, each
+    output checked against the numpy references."""
+    from webflow.graph import Node
+    from webflow.ops import get
+
+    x = nhwc(1, 8, 6, 7)
+    consts = {"x": x, "w1": f32(16, 8, 1, 1), "b1": f32(16), "w2": f32(16, 1, 3, 3), "b2": f32(16), "w3": f32(8, 16, 1, 1), "b3": f32(8)}
+    chain = [  # (op, inputs, attrs, output)
+        ("Conv", ["x", "w1", "b1"], {**NH, "activation": RELU6}, "y1"),  # pointwise: banded
+        ("Conv", ["y1", "w2", "b2"], {**NH, "group": 16, "pads": [1, 1, 1, 1]}, "y2"),  # depthwise: banded in and out
+        ("Conv", ["y2", "w3", "b3", "x"], NH, "y3"),  # pointwise with a plain residual
+        ("Add", ["y1", "y2"], {}, "y4"),
+        ("Transpose", ["y2"], {"perm": [0, 3, 1, 2]}, "y5"),
+        ("GlobalAveragePool", ["y3"], NH, "y6"),
+    ]
+    values, steps = dict(consts), []
+    for op, ins, attrs, out in chain:
+        d = get(op)
+        full = d.resolve_attrs(Node(out, op, ins, [out], dict(attrs)))
+        (values[out],) = d.run([values[n] for n in ins], full)
+        steps.append({"name": out, "op": op, "attrs": full, "inputs": ins, "outputs": [[out, list(values[out].shape), "float32"]]})
+    outs = ["y3", "y4", "y5", "y6"]
+    result = kernel_page.evaluate("p => window.runPlan(p)", {"tensors": {k: encode(v) for k, v in consts.items()}, "steps": steps, "outputs": outs})
+    assert "error" not in result, result.get("error")
+    for name, got in zip(outs, result["outputs"]):
+        assert_close(decode(got), values[name], MANY, GPU_RTOL, f"{name} on the GPU")
