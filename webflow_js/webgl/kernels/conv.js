@@ -103,14 +103,14 @@ ${close}  return act(acc${geo.bias ? " + B_flat(m)" : ""}${geo.residual ? " + Z_
 // Texel kernels start from the output texel's first element e = 4t (as coords of the output).
 const texelStart = "  int e = t * 4;\n  if (e >= out_size) return vec4(0.0);\n";
 const finish = (bias, residual, to = "return") =>
-  `  acc += ${bias};${residual ? ` acc += Z_texel(${residual});` : ""}\n  ${to} vec4(act(acc.x), act(acc.y), act(acc.z), act(acc.w));`;
+  `${bias ? `  acc += ${bias};` : ""}${residual ? ` acc += Z_texel(${residual});` : ""}\n  ${to} vec4(act(acc.x), act(acc.y), act(acc.z), act(acc.w));`;
 
 // An NHWC kernel whose weights depend only on the output channels m..m+3: `weights(m)` loads
 // them, `pixel(to)` computes texel t from them (after the coordinates, e, m, n, ...) and ends in
 // `to` its result. As a texel kernel, or (banded) as a block kernel: 4 texels one band apart are
 // 4 pixels with the same channels, so the weights are loaded once for 4 outputs.
 function weightsOnce(geo, coords, weights, pixel, banded) {
-  const bias = geo.bias ? "B_texel(m >> 2)" : "vec4(0.0)";
+  const bias = geo.bias && "B_texel(m >> 2)";
   if (!banded) {
     return { body: `vec4 compute_texel(int t) {\n${texelStart}${coords}${weights("m")}\n${pixel()}\n${finish(bias, geo.residual && "t")}\n}`, texel: true };
   }
@@ -119,12 +119,12 @@ function weightsOnce(geo, coords, weights, pixel, banded) {
     res[${j}] = vec4(0.0);
     if (e < out_size) {
 ${coords}${pixel()}
-${finish(bias, geo.residual && "t", `res[${j}] =`)}
+${finish(geo.bias && "bias", geo.residual && "t", `res[${j}] =`)}
     }
   }`;
   const body = `void compute_block(int tb, int q, out vec4 res[4]) {
   int mw = (tb * 4) % M_;
-${weights("mw")}
+${weights("mw")}${geo.bias ? "\n  vec4 bias = B_texel(mw >> 2);" : ""}
 ${[0, 1, 2, 3].map(one).join("\n")}
 }`;
   return { body, block: true, period: geo.M / 4 };
@@ -326,13 +326,13 @@ function pointwise(geo, banded) {
   if (geo.nhwc) {
     const g = { M: geo.Y.n * P, N: M, K: C, sAm: C, sAk: 1, sBk: 1, sBn: C, batch: [], aStr: [], bStr: [] };
     const one = `return act(acc${geo.bias ? " + C_flat(n)" : ""}${geo.residual ? " + Z_flat(e)" : ""});`;
-    const four = finish(geo.bias ? "C_texel(n >> 2)" : "vec4(0.0)", geo.residual && "e >> 2");
-    return { ...product(g, { one, four }, banded), inputNames: ["A", "B", "C", "Z"] };
+    const four = finish(null, geo.residual && "e >> 2"), start = geo.bias ? "C_texel(n >> 2)" : undefined;
+    return { ...product(g, { one, four, start }, banded), inputNames: ["A", "B", "C", "Z"] };
   }
   const g = { M, N: P, K: C, sAm: C, sAk: 1, sBk: P, sBn: 1, batch: [geo.Y.n], aStr: [0], bStr: [C * P] };
   const one = `return act(acc${geo.bias ? " + C_flat(m)" : ""}${geo.residual ? " + Z_flat(e)" : ""});`;
-  const four = finish(geo.bias ? "vec4(C_flat(m))" : "vec4(0.0)", geo.residual && "e >> 2");
-  return { ...product(g, { one, four }), inputNames: ["B", "A", "C", "Z"] };
+  const four = finish(null, geo.residual && "e >> 2"), start = geo.bias ? "vec4(C_flat(m))" : undefined;
+  return { ...product(g, { one, four, start }), inputNames: ["B", "A", "C", "Z"] };
 }
 
 const MAX_UNROLLED_TAPS = 25;

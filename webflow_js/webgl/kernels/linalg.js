@@ -54,10 +54,11 @@ function inner(av, bmode, texel) {
 
 // The shader of C = A' B' (batched) plus an epilogue: `one`, the body of float finish(float acc,
 // int e, int m, int n) for output element e, and optionally `four`, the body of vec4
-// finish4(vec4 acc, int e, int m, int n) for elements e..e+3, which are outputs n..n+3 (one bias
-// texel instead of four fetches, say).
+// finish4(vec4 acc, int e, int m, int n) for elements e..e+3, which are outputs n..n+3; `start`,
+// where the 4 accumulators of a texel start (a bias texel: one fetch per fragment, also in a
+// block kernel).
 // g: {M, N, K, sAm, sAk, sBk, sBn, batch: [dims], aStr, bStr} in elements.
-export function product(g, { one, four }, banded = false) {
+export function product(g, { one, four, start = "vec4(0.0)" }, banded = false) {
   const nb = g.batch.length;
   const av = g.sAk === 1 && g.K % 4 === 0 && g.sAm % 4 === 0;
   const texel = g.N % 4 === 0;
@@ -80,13 +81,13 @@ ${nb ? `  for (int d = ${nb - 1}; d >= 0; d--) { int q = b % bshape[d]; b /= bsh
     ...(nb ? { bshape: ["int", g.batch], astr: ["int", g.aStr], bstr: ["int", g.bStr] } : {}),
   };
   const body = block
-    ? blockBody()
+    ? blockBody(start)
     : texel
     ? `vec4 compute_texel(int t) {
   int e = t * 4;
   if (e >= out_size) return vec4(0.0);
 ${offsets}
-  vec4 acc = vec4(0.0);
+  vec4 acc = ${start};
 ${loop}
   return finish4(acc, e, m, n);
 }`
@@ -104,14 +105,14 @@ ${loop}
 // Register blocking through 4 render targets: the same 4 columns n..n+3 of 4 rows m + j * dm,
 // so per 4 values of k, 4 A texels and 4 B texels (B's columns along K) feed 64 multiply-adds
 // where the texel kernel needs 20 fetches.
-function blockBody() {
+function blockBody(start) {
   const dots = (j, a) => `a = A_texel(${a}); acc${j} += vec4(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));`;
   const out = (j) => `  r[${j}] = e + ${4 * j} * q < out_size ? finish4(acc${j}, e + ${4 * j} * q, m + ${j} * dm, n) : vec4(0.0);`;
   return `void compute_block(int t, int q, out vec4 r[4]) {
   int e = t * 4;
   int n = e % N_, m = e / N_, dm = q * 4 / N_;
   int ta = (m * sAm) >> 2, da = (dm * sAm) >> 2, tb = (n * sBn) >> 2, rs = sBn >> 2;
-  vec4 a, acc0 = vec4(0.0), acc1 = vec4(0.0), acc2 = vec4(0.0), acc3 = vec4(0.0);
+  vec4 a, acc0 = ${start}, acc1 = acc0, acc2 = acc0, acc3 = acc0;
   for (int k = 0; k < K_; k += 4) {
     vec4 b0 = B_texel(tb), b1 = B_texel(tb + rs), b2 = B_texel(tb + 2 * rs), b3 = B_texel(tb + 3 * rs); tb++;
     ${dots(0, "ta")} ${dots(1, "ta + da")}
