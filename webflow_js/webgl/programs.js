@@ -78,7 +78,6 @@ export function drawUniforms(cache, p, inputs, inputNames, out, extra) {
     add(n, "uniform1i", unit++);
     add(`${n}_shift`, "uniform1i", t.shift);
     add(`${n}_inv`, "uniform2fv", Float32Array.of(1 / t.width, 1 / t.height)); // 1 / texture (layer) size
-    add(`${n}_band`, "uniform1i", t.band); // rows per layer (banded inputs)
     add(`${n}_shape`, "uniform1iv", i32(t.shape.length ? t.shape : [1]));
     add(`${n}_bstrides`, "uniform1iv", i32(broadcastStrides(t.shape, out.shape)));
   });

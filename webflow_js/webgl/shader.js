@@ -37,19 +37,17 @@ const rankOf = (r) => Math.max(r, 1);
 // stay shared across sizes) copied into globals once per fragment: SwiftShader reloads a
 // uniform at every use, which in a kernel's inner loop costs another ~20%.
 
-// A banded input's texel row y lies in layer y / band (float arithmetic: exact, as y < 2^13).
+// A banded input's texel row y lies in layer y / band: with v = (y + 0.5) / band (iv.y is
+// 1 / band), floor(v) is the layer and fract(v) the row's texture coordinate in it.
 function texelAccessor(name, banded) {
   if (!banded) {
     return `uniform sampler2D ${name};
 vec4 ${name}_texel(int t) { return texture(${name}, (vec2(float(t & ${name}_mask), float(t >> ${name}_sh)) + 0.5) * ${name}_iv); }`;
   }
   return `uniform sampler2DArray ${name};
-uniform int ${name}_band;
-int ${name}_bd;
-float ${name}_ibd;
 vec4 ${name}_texel(int t) {
-  int y = t >> ${name}_sh, l = int((float(y) + 0.5) * ${name}_ibd);
-  return texture(${name}, vec3((vec2(float(t & ${name}_mask), float(y - l * ${name}_bd)) + 0.5) * ${name}_iv, float(l)));
+  float v = (float(t >> ${name}_sh) + 0.5) * ${name}_iv.y;
+  return texture(${name}, vec3((float(t & ${name}_mask) + 0.5) * ${name}_iv.x, fract(v), floor(v)));
 }`;
 }
 
@@ -92,8 +90,7 @@ export function fragmentSource(spec) {
     return `  c[${d}] = i % out_shape[${d}]; i /= out_shape[${d}];`;
   }).join("\n");
   const init = spec.inputs.filter(Boolean)
-    .map(([name, , banded]) => `  ${name}_iv = ${name}_inv; ${name}_sh = ${name}_shift; ${name}_mask = (1 << ${name}_shift) - 1;` +
-      (banded ? ` ${name}_bd = ${name}_band; ${name}_ibd = 1.0 / float(${name}_band);` : "")).join("\n");
+    .map(([name]) => `  ${name}_iv = ${name}_inv; ${name}_sh = ${name}_shift; ${name}_mask = (1 << ${name}_shift) - 1;`).join("\n");
   const outs = spec.block ? [0, 1, 2, 3].map((j) => `layout(location = ${j}) out vec4 o${j};`).join("\n") + "\nuniform int out_band;" : "out vec4 fragColor;";
   const main = spec.block
     ? `${spec.body}
