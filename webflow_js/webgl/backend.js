@@ -28,6 +28,8 @@ export class WebGLBackend {
     this.plans = new Map();
     this.nextPlan = 1;
     gl.bindVertexArray(gl.createVertexArray()); // the one VAO: the vertex shader needs no attributes
+    // render targets a block kernel may write (WebGL2 guarantees 4)
+    this.bands = Math.min(8, gl.getParameter(gl.MAX_DRAW_BUFFERS), gl.getParameter(gl.MAX_COLOR_ATTACHMENTS));
   }
 
   get contractVersion() {
@@ -167,8 +169,9 @@ export class WebGLBackend {
 
   // A step as Python sends it (step_json): {name, op, attrs, inputs: [name | null],
   // outputs: [[name, shape, dtype]]}, with the input metas ([shape, dtype, banded layout |
-  // undefined] | null) beside it. `banded`: whether a kernel may write banded outputs (never a
-  // plan's outputs: whoever takes them expects plain textures). Returns one prepared draw per output.
+  // undefined] | null) beside it. `banded`: how many render targets a kernel may write a banded
+  // output through (0 for a plan's outputs: whoever takes them expects plain textures).
+  // Returns one prepared draw per output.
   _prepare(step, inputMetas, banded) {
     const kernel = KERNELS.get(step.op);
     if (!kernel) throw new Error(`webgl backend has no kernel for op ${step.op}`);
@@ -176,7 +179,7 @@ export class WebGLBackend {
     return step.outputs.map(([, shape, dtype], index) => {
       let out = describe(shape, dtype);
       const spec = kernel.prepare({ inputs, output: out, outputIndex: index, attrs: step.attrs || {}, banded });
-      if (spec.period) out = describe(shape, dtype, bandedLayout(out.size, spec.period));
+      if (spec.period) out = describe(shape, dtype, bandedLayout(out.size, spec.period, spec.block));
       const names = spec.inputNames || kernel.inputNames || inputs.map((_, k) => `X${k}`);
       // stages: draws before the output's own, each into a float32 temporary (row statistics,
       // say) that the later draws read as one more input, named by the stage
@@ -244,7 +247,7 @@ export class WebGLBackend {
   // Eager mode: run one step on tensor handles, return the output handles.
   runStep(step, inputHandles) {
     const ins = inputHandles.map((h) => (h == null ? null : this._tensor(h)));
-    const draws = this._prepare(step, ins.map((t) => (t ? [t.shape, t.dtype, t] : null)), true);
+    const draws = this._prepare(step, ins.map((t) => (t ? [t.shape, t.dtype, t] : null)), this.bands);
     return draws.map((d) => {
       const t = this._run(d, ins);
       const h = this.nextHandle++;
@@ -262,7 +265,7 @@ export class WebGLBackend {
     const banded = new Map(); // tensor -> its draw's output, when that is banded
     const steps = plan.steps.map((s) => {
       const metas = s.inputs.map((n) => (n == null ? null : [...plan.metas[n], banded.get(n)]));
-      const draws = this._prepare(s, metas, !s.outputs.some(([n]) => plan.outputs.includes(n)));
+      const draws = this._prepare(s, metas, s.outputs.some(([n]) => plan.outputs.includes(n)) ? 0 : this.bands);
       draws.forEach((d, k) => d.out.layers > 1 && banded.set(s.outputs[k][0], d.out));
       return { name: s.name, op: s.op, inputs: s.inputs, outputs: s.outputs.map(([n]) => n), free: s.free, draws };
     });

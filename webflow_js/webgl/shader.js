@@ -12,8 +12,8 @@
 // and for the output: out_shape[R], out_size, and out_coords(i, c).
 // Element kernels define `float compute(int i, int c[R])`; texel kernels (which write four
 // elements at once) define `vec4 compute_texel(int t)`; block kernels (register-blocked
-// matmul) define `void compute_block(int t, int q, out vec4 r[4])`, writing texels t + j*q of a
-// banded output (textures.js) through 4 render targets.
+// matmul) define `void compute_block(int t, int q, out vec4 r[B])`, writing texels t + j*q of a
+// banded output (textures.js) through B (spec.block) render targets.
 
 export const HEADER = `#version 300 es
 precision highp float;
@@ -81,7 +81,7 @@ function uniformDecls(uniforms) {
 }
 
 // spec: {inputs: [[name, rank, banded] | null], outRank, uniforms: {name: [glslType, value]}, helpers, body,
-// texel, block}
+// texel, block (the number of render targets)}
 export function fragmentSource(spec) {
   const R = rankOf(spec.outRank);
   const ins = spec.inputs.filter(Boolean).map(([name, rank, banded]) => inputAccessors(name, rank, spec.outRank, banded)).join("");
@@ -91,15 +91,16 @@ export function fragmentSource(spec) {
   }).join("\n");
   const init = spec.inputs.filter(Boolean)
     .map(([name]) => `  ${name}_iv = ${name}_inv; ${name}_sh = ${name}_shift; ${name}_mask = (1 << ${name}_shift) - 1;`).join("\n");
-  const outs = spec.block ? [0, 1, 2, 3].map((j) => `layout(location = ${j}) out vec4 o${j};`).join("\n") + "\nuniform int out_band;" : "out vec4 fragColor;";
+  const bands = Array.from({ length: spec.block || 0 }, (_, j) => j);
+  const outs = spec.block ? bands.map((j) => `layout(location = ${j}) out vec4 o${j};`).join("\n") + "\nuniform int out_band;" : "out vec4 fragColor;";
   const main = spec.block
     ? `${spec.body}
 void main() {
 ${init}
   int t = (int(gl_FragCoord.y) << out_shift) + int(gl_FragCoord.x);
-  vec4 r[4];
+  vec4 r[${spec.block}];
   compute_block(t, out_band, r);
-  o0 = r[0]; o1 = r[1]; o2 = r[2]; o3 = r[3];
+  ${bands.map((j) => `o${j} = r[${j}];`).join(" ")}
 }`
     : spec.texel
     ? `${spec.body}

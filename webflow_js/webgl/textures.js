@@ -1,7 +1,7 @@
 // GPU tensors: every tensor is an RGBA32F texture holding its row-major elements four per
 // texel (element i in texel i >> 2, channel i & 3), texels filling rows of `width`. A banded
-// tensor (written by a register-blocked kernel through 4 render targets) is a 4-layer texture
-// array whose layers hold 4 consecutive bands of `band` rows each: same texel order, in 4 parts.
+// tensor (written by a register-blocked kernel through 4 or 8 render targets) is a texture array
+// whose layers hold consecutive bands of `band` rows each: the same texel order, in parts.
 // Integers and booleans are stored as floats (exact up to 2^24), so one texture format serves
 // every op. Textures are pooled by size so steady-state inference allocates nothing.
 
@@ -18,15 +18,15 @@ export function texelLayout(size) {
   return { width, height, shift: Math.log2(width), layers: 1, band: height };
 }
 
-// The banded layout for a kernel whose fragment writes texels t, t + B, t + 2B, t + 3B (B = band
-// * width texels), where B must be a multiple of `period` texels (a matrix row: then the 4 share
-// their columns). Each band keeps MIN_ROWS rows for SwiftShader's row parallelism.
-export function bandedLayout(size, period) {
+// The banded layout for a kernel whose fragment writes texels t, t + B, t + 2B, ... (B = band *
+// width texels, one per layer), where B must be a multiple of `period` texels (a matrix row: then
+// they share their columns). Each band keeps MIN_ROWS rows for SwiftShader's row parallelism.
+export function bandedLayout(size, period, layers) {
   const texels = Math.max(1, Math.ceil(size / 4));
-  const width = Math.min(MAX_WIDTH, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(texels / (4 * MIN_ROWS))))));
+  const width = Math.min(MAX_WIDTH, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(texels / (layers * MIN_ROWS))))));
   const step = period / gcd(period, width); // band rows must be a multiple of this
-  const band = Math.ceil(Math.ceil(texels / width / 4) / step) * step;
-  return { width, height: band, shift: Math.log2(width), layers: 4, band };
+  const band = Math.ceil(Math.ceil(texels / width / layers) / step) * step;
+  return { width, height: band, shift: Math.log2(width), layers, band };
 }
 
 const gcd = (a, b) => (b ? gcd(b, a % b) : a);

@@ -106,9 +106,9 @@ const finish = (bias, residual, to = "return") =>
   `${bias ? `  acc += ${bias};` : ""}${residual ? ` acc += Z_texel(${residual});` : ""}\n  ${to} vec4(act(acc.x), act(acc.y), act(acc.z), act(acc.w));`;
 
 // An NHWC kernel whose weights depend only on the output channels m..m+3: `weights(m)` loads
-// them, `pixel(to)` computes texel t from them (after the coordinates, e, m, n, ...) and ends in
-// `to` its result. As a texel kernel, or (banded) as a block kernel: 4 texels one band apart are
-// 4 pixels with the same channels, so the weights are loaded once for 4 outputs.
+// them, `pixel()` sums texel t's `acc` from them (after the coordinates e, m, n, ...). As a
+// texel kernel, or (banded) as a block kernel through 4 render targets: 4 texels one band apart
+// are 4 pixels with the same channels, so the weights are loaded once for 4 outputs.
 function weightsOnce(geo, coords, weights, pixel, banded) {
   const bias = geo.bias && "B_texel(m >> 2)";
   if (!banded) {
@@ -127,7 +127,7 @@ ${finish(geo.bias && "bias", geo.residual && "t", `res[${j}] =`)}
 ${weights("mw")}${geo.bias ? "\n  vec4 bias = B_texel(mw >> 2);" : ""}
 ${[0, 1, 2, 3].map(one).join("\n")}
 }`;
-  return { body, block: true, period: geo.M / 4 };
+  return { body, block: 4, period: geo.M / 4 };
 }
 
 // NHWC: output texel = channels m..m+3 of one pixel. Per tap (unrolled, kernel baked): its
