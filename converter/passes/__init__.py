@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from . import (remove_identity, fold_constants, fold_shapes, fold_batchnorm, fuse_activation, channels_last, remove_dead)
+from . import (remove_identity, fold_constants, fold_shapes, fold_batchnorm, fuse_activation, channels_last, fuse_residual, remove_dead)
 
 PIPELINE = [
     ("remove_identity", remove_identity.run),
@@ -12,6 +12,8 @@ PIPELINE = [
     ("fold_batchnorm", fold_batchnorm.run),
     ("fuse_activation", fuse_activation.run),
     ("channels_last", channels_last.run),
+    ("fuse_residual", fuse_residual.run),
+    ("fuse_activation_again", fuse_activation.run),  # an activation after a folded Add
     ("remove_dead", remove_dead.run),
 ]
 

@@ -1,15 +1,17 @@
 """GPU coverage for the conv and pool kernels beyond tests/ops/: every fast path of Conv
 (pointwise as a matrix product in both layouts, NHWC depthwise, NHWC 4-output-channel blocks with
-vec4 or scalar input channels, NCHW 4-wide output rows with and without overlapping windows)
+vec4 or scalar input channels, NCHW 4-wide output rows with and without overlapping windows;
+eager steps may write banded outputs, so the NHWC pointwise, depthwise and few-channel cases run
+register-blocked, and one chain feeds banded tensors to other kernels)
 and the general kernel, channels-last ConvTranspose, the 4-channel NHWC pools, 1-D and 3-D,
-groups, every padding mode, fused activations, NaN/Inf, and tensors that wrap texture rows (more
+groups, every padding mode, fused activations and residuals (Z) on every path, NaN/Inf, and tensors that wrap texture rows (more
 than 16384 elements). Each case is one plan step on the GPU, checked against the numpy reference.
 """
 
 import numpy as np
 import pytest
 
-from tests.browser.harness import decode
+from tests.browser.harness import decode, encode
 from tests.browser.test_kernels import GPU_ATOL, GPU_RTOL, case_step
 from tests.ops.harness import Case, assert_close, ids, run_reference
 
@@ -92,6 +94,19 @@ CONV = [
     # the general kernel
     Case("Conv", [f32(1, 3, 7, 9), f32(4, 3, 3, 3), f32(4)], {"pads": [1, 1, 1, 1], "activation": {"op": "LeakyRelu", "alpha": 0.1}}, id="general-nchw"),
     Case("Conv", [f32(1, 3, 60, 70), f32(5, 3, 3, 3), f32(5)], {"pads": [1, 1, 1, 1]}, id="general-wrap"),
+    # a fused residual Z on every path, added before the activation
+    Case("Conv", [nhwc(2, 8, 5, 6), f32(12, 8, 1, 1), f32(12), nhwc(2, 12, 5, 6)], {**NH, "activation": RELU6}, id="z-pointwise-nhwc-texel"),
+    Case("Conv", [nhwc(2, 8, 5, 6), f32(6, 8, 1, 1), None, nhwc(2, 6, 5, 6)], NH, id="z-pointwise-nhwc-element"),
+    Case("Conv", [f32(2, 8, 4, 6), f32(12, 8, 1, 1), f32(12), f32(2, 12, 4, 6)], {"activation": {"op": "Relu"}}, id="z-pointwise-nchw-texel"),
+    Case("Conv", [f32(2, 8, 5, 5), f32(12, 8, 1, 1), f32(12), f32(2, 12, 5, 5)], id="z-pointwise-nchw-element"),
+    Case("Conv", [nhwc(1, 16, 36, 32), f32(20, 16, 1, 1), f32(20), nhwc(1, 20, 36, 32)], NH, id="z-pointwise-nhwc-wrap"),
+    Case("Conv", [nhwc(2, 8, 9, 11), f32(8, 1, 3, 3), f32(8), nhwc(2, 8, 9, 11)], {**NH, "group": 8, "pads": [1, 1, 1, 1], "activation": RELU6}, id="z-dw-nhwc"),
+    Case("Conv", [nhwc(2, 8, 9, 11), f32(12, 8, 3, 3), f32(12), nhwc(2, 12, 9, 11)], {**NH, "pads": [1, 1, 1, 1]}, id="z-nhwc-vec", atol=MANY),
+    Case("Conv", [nhwc(1, 3, 15, 16), f32(8, 3, 3, 3), None, nhwc(1, 8, 8, 8)], {**NH, "strides": [2, 2], "pads": [1, 1, 1, 1]}, id="z-nhwc-scalar-first-layer"),
+    Case("Conv", [f32(2, 3, 6, 8), f32(4, 3, 3, 3), f32(4), f32(2, 4, 6, 8)], {"pads": [1, 1, 1, 1], "activation": RELU6}, id="z-nchw-row"),
+    Case("Conv", [f32(2, 3, 7, 7), f32(3, 1, 3, 3), f32(3), f32(2, 3, 7, 7)], {"group": 3, "pads": [1, 1, 1, 1]}, id="z-nchw-dw-wrap-planes"),
+    Case("Conv", [f32(1, 3, 7, 9), f32(4, 3, 3, 3), f32(4), f32(1, 4, 7, 9)], {"pads": [1, 1, 1, 1], "activation": {"op": "Relu"}}, id="z-general-nchw"),
+    Case("Conv", [nhwc(2, 4, 9, 11), f32(6, 4, 3, 3), f32(6), nhwc(2, 6, 5, 5)], {**NH, "strides": [2, 2], "pads": [1, 0, 2, 1]}, id="z-nhwc-general"),
 ]
 
 CONV_TRANSPOSE = [
@@ -156,3 +171,33 @@ def test_conv_pool_kernel(kernel_page, case):
     assert "error" not in result, result.get("error")
     for i, (g, w) in enumerate(zip(result["outputs"], want)):
         assert_close(decode(g), w, max(case.atol, GPU_ATOL), max(case.rtol, GPU_RTOL), f"{case} output {i} on the GPU")
+
+
+def test_banded_tensors_feed_other_kernels(kernel_page):
+    """Register-blocked convs write banded tensors (4-layer textures, webflow_js/webgl/textures.js):
+    a chain where they feed convs, a residual, an element-wise op, a transpose and a pool, each
+    output checked against the numpy references."""
+    from webflow.graph import Node
+    from webflow.ops import get
+
+    x = nhwc(1, 8, 6, 7)
+    consts = {"x": x, "w1": f32(16, 8, 1, 1), "b1": f32(16), "w2": f32(16, 1, 3, 3), "b2": f32(16), "w3": f32(8, 16, 1, 1), "b3": f32(8)}
+    chain = [  # (op, inputs, attrs, output)
+        ("Conv", ["x", "w1", "b1"], {**NH, "activation": RELU6}, "y1"),  # pointwise: banded
+        ("Conv", ["y1", "w2", "b2"], {**NH, "group": 16, "pads": [1, 1, 1, 1]}, "y2"),  # depthwise: banded in and out
+        ("Conv", ["y2", "w3", "b3", "x"], NH, "y3"),  # pointwise with a plain residual
+        ("Add", ["y1", "y2"], {}, "y4"),
+        ("Transpose", ["y2"], {"perm": [0, 3, 1, 2]}, "y5"),
+        ("GlobalAveragePool", ["y3"], NH, "y6"),
+    ]
+    values, steps = dict(consts), []
+    for op, ins, attrs, out in chain:
+        d = get(op)
+        full = d.resolve_attrs(Node(out, op, ins, [out], dict(attrs)))
+        (values[out],) = d.run([values[n] for n in ins], full)
+        steps.append({"name": out, "op": op, "attrs": full, "inputs": ins, "outputs": [[out, list(values[out].shape), "float32"]]})
+    outs = ["y3", "y4", "y5", "y6"]
+    result = kernel_page.evaluate("p => window.runPlan(p)", {"tensors": {k: encode(v) for k, v in consts.items()}, "steps": steps, "outputs": outs})
+    assert "error" not in result, result.get("error")
+    for name, got in zip(outs, result["outputs"]):
+        assert_close(decode(got), values[name], MANY, GPU_RTOL, f"{name} on the GPU")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from tests.ops.harness import Case, check_reference, ids, run_onnxruntime, run_reference
+from tests.ops.harness import Case, assert_close, check_reference, ids, run_onnxruntime, run_reference
 from webflow.errors import ShapeError, UnsupportedError
 
 rng = np.random.default_rng(1)
@@ -88,7 +88,35 @@ def test_nhwc_against_onnxruntime_on_transposed_input(nchw):
     check_reference(Case(nchw.op, [np.ascontiguousarray(to_nhwc(x)), *rest], {**nchw.attrs, "layout": "NHWC"}, onnx=False, expect=want))
 
 
+# Z, the residual the converter folds into a Conv (webflow's input, not ONNX's): the oracle is the
+# unfused graph, onnxruntime's Conv, then Z added in numpy, then the activation in numpy.
+def _relu6(y):
+    return np.clip(y, 0, 6)
+
+
+RESIDUAL = [
+    (Case("Conv", [X, W, B, f32(2, 6, 9, 11)], {"pads": [1, 1, 1, 1]}, id="nchw"), None),
+    (Case("Conv", [X, f32(6, 4, 1, 1), None, f32(2, 6, 9, 11)], id="no-bias"), None),
+    (Case("Conv", [X, f32(4, 1, 3, 3), f32(4), 3 * f32(2, 4, 5, 6)],
+          {"group": 4, "strides": [2, 2], "pads": [1, 1, 1, 1], "activation": {"op": "Clip", "min": 0.0, "max": 6.0}}, id="act-after-z"), _relu6),
+]
+
+
+@pytest.mark.parametrize("case,act", RESIDUAL, ids=[c.id for c, _ in RESIDUAL])
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_residual_is_added_after_bias_before_activation(case, act, layout):
+    x, w, b, z = case.inputs
+    attrs = {k: v for k, v in case.attrs.items() if k != "activation"}
+    (conv,) = run_onnxruntime(Case("Conv", [x, w] + ([b] if b is not None else []), attrs), [np.dtype(np.float32)])
+    want = conv + z if act is None else act(conv + z)
+    if layout == "NHWC":
+        x, z, want = (np.ascontiguousarray(to_nhwc(a)) for a in (x, z, want))
+    got = run_reference(Case("Conv", [x, w, b, z], {**case.attrs, "layout": layout}))
+    assert_close(got[0], want, 1e-5, 1e-5, case.id)
+
+
 BAD = [
+    (ShapeError, Case("Conv", [X, W, B, f32(2, 6, 9, 1)], {"pads": [1, 1, 1, 1]}, id="z-broadcast")),
     (UnsupportedError, Case("Conv", [X, W], {"layout": "NCWH"}, id="layout")),
     (UnsupportedError, Case("Conv", [X, W], {"auto_pad": "SAME"}, id="auto_pad")),
     (UnsupportedError, Case("ConvTranspose", [f32(1, 2, 5), f32(2, 1, 1)], {"strides": [3], "auto_pad": "SAME_UPPER"}, id="same-negative-pad")),

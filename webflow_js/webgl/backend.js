@@ -7,7 +7,8 @@
 import { createContext } from "./context.js";
 import { ProgramCache, drawUniforms } from "./programs.js";
 import { fragmentSource } from "./shader.js";
-import { TexturePool, fromTexels, texelLayout, toTexels } from "./textures.js";
+import { GLState } from "./state.js";
+import { TexturePool, bandedLayout, fromTexels, texelLayout, toTexels } from "./textures.js";
 import { KERNELS } from "./kernels/index.js";
 import { imageKernel, imageParams } from "../media/preprocess.js";
 
@@ -19,14 +20,16 @@ export class WebGLBackend {
     this.gl = gl;
     this.timer = timer;
     this.debug = debug; // check gl.getError() after every draw (tests turn this on)
-    this.pool = new TexturePool(gl);
+    this.state = new GLState(gl);
+    this.pool = new TexturePool(gl, this.state);
     this.programs = new ProgramCache(gl);
     this.tensors = new Map(); // handle -> tensor
     this.nextHandle = 1;
     this.plans = new Map();
     this.nextPlan = 1;
-    this.framebuffer = gl.createFramebuffer();
-    this.vao = gl.createVertexArray();
+    gl.bindVertexArray(gl.createVertexArray()); // the one VAO: the vertex shader needs no attributes
+    // render targets a block kernel may write (WebGL2 guarantees 4)
+    this.bands = Math.min(8, gl.getParameter(gl.MAX_DRAW_BUFFERS), gl.getParameter(gl.MAX_COLOR_ATTACHMENTS));
     this.waiter = new FenceWaiter(gl);
   }
 
@@ -40,20 +43,21 @@ export class WebGLBackend {
 
   // --- tensors ---------------------------------------------------------------------------
 
-  _alloc(shape, dtype) {
-    const t = describe([...shape], dtype);
-    t.tex = this.pool.acquire(t.width, t.height);
+  // `like`: a described tensor whose layout (banded or not) the new one takes
+  _alloc(shape, dtype, like = null) {
+    const t = describe([...shape], dtype, like);
+    t.tex = this.pool.acquire(t);
     return t;
   }
 
   _free(t) {
-    if (t.tex) this.pool.release(t.tex, t.width, t.height);
+    if (t.tex) this.pool.release(t.tex, t);
     t.tex = null;
   }
 
   _write(t, data) {
     const gl = this.gl;
-    gl.bindTexture(gl.TEXTURE_2D, t.tex);
+    this.state.edit(t.tex);
     gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, t.width, t.height, gl.RGBA, gl.FLOAT, toTexels(data, t.size, t.width, t.height));
   }
 
@@ -77,18 +81,20 @@ export class WebGLBackend {
     if (!w || !h) throw new Error("uploadImage: the source has no pixels yet (a video that is not playing?)");
     const t0 = performance.now();
     if (!this.frame || this.frame.width !== w || this.frame.height !== h) {
-      if (this.frame) gl.deleteTexture(this.frame.tex);
+      if (this.frame) {
+        this.state.release(this.frame.tex);
+        gl.deleteTexture(this.frame.tex);
+      }
       const tex = gl.createTexture();
-      gl.bindTexture(gl.TEXTURE_2D, tex);
+      this.state.edit(tex);
       gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA8, w, h);
       for (const p of [gl.TEXTURE_MIN_FILTER, gl.TEXTURE_MAG_FILTER]) gl.texParameteri(gl.TEXTURE_2D, p, gl.NEAREST);
       this.frame = { tex, width: w, height: h };
     }
-    gl.bindTexture(gl.TEXTURE_2D, this.frame.tex);
+    this.state.edit(this.frame.tex);
     gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false); // top row in texture row 0
     gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
     gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, w, h, gl.RGBA, gl.UNSIGNED_BYTE, source);
-    gl.bindTexture(gl.TEXTURE_2D, null);
     if (params.finish) gl.finish();
     const t1 = performance.now();
     const spec = imageKernel(imageParams(params, w, h));
@@ -130,22 +136,28 @@ export class WebGLBackend {
   // (four outputs waited for one by one cost a real GPU 4x the wait).
   async readMany(handles) {
     const gl = this.gl;
+    if (!this.readFramebuffer) this.readFramebuffer = gl.createFramebuffer();
+    this.state.bindFramebuffer(this.readFramebuffer);
     const reads = handles.map((h) => {
       const t = this._tensor(h);
+      const layer = t.width * t.height * 16;
       const buf = gl.createBuffer();
       gl.bindBuffer(gl.PIXEL_PACK_BUFFER, buf);
-      gl.bufferData(gl.PIXEL_PACK_BUFFER, t.width * t.height * 16, gl.STREAM_READ);
-      gl.bindFramebuffer(gl.FRAMEBUFFER, this.framebuffer);
-      gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
-      gl.readPixels(0, 0, t.width, t.height, gl.RGBA, gl.FLOAT, 0);
+      gl.bufferData(gl.PIXEL_PACK_BUFFER, layer * t.layers, gl.STREAM_READ);
+      for (let j = 0; j < t.layers; j++) { // a banded tensor's layers hold its texels in order
+        if (t.layers > 1) gl.framebufferTextureLayer(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, t.tex, 0, j);
+        else gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, t.tex, 0);
+        gl.readPixels(0, 0, t.width, t.height, gl.RGBA, gl.FLOAT, j * layer);
+      }
       return { t, buf };
     });
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, null, 0);
     gl.bindBuffer(gl.PIXEL_PACK_BUFFER, null);
     const sync = gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0);
     gl.flush();
     await this.waiter.wait(sync);
     return reads.map(({ t, buf }) => {
-      const texels = new Float32Array(t.width * t.height * 4);
+      const texels = new Float32Array(t.width * t.height * t.layers * 4);
       gl.bindBuffer(gl.PIXEL_PACK_BUFFER, buf);
       gl.getBufferSubData(gl.PIXEL_PACK_BUFFER, 0, texels);
       gl.bindBuffer(gl.PIXEL_PACK_BUFFER, null);
@@ -168,15 +180,18 @@ export class WebGLBackend {
   // --- kernels -----------------------------------------------------------------------------
 
   // A step as Python sends it (step_json): {name, op, attrs, inputs: [name | null],
-  // outputs: [[name, shape, dtype]]}, with the input metas ([shape, dtype] | null) beside it.
+  // outputs: [[name, shape, dtype]]}, with the input metas ([shape, dtype, banded layout |
+  // undefined] | null) beside it. `banded`: how many render targets a kernel may write a banded
+  // output through (0 for a plan's outputs: whoever takes them expects plain textures).
   // Returns one prepared draw per output.
-  _prepare(step, inputMetas) {
+  _prepare(step, inputMetas, banded) {
     const kernel = KERNELS.get(step.op);
     if (!kernel) throw new Error(`webgl backend has no kernel for op ${step.op}`);
-    const inputs = inputMetas.map((m) => (m ? describe(m[0], m[1]) : null));
+    const inputs = inputMetas.map((m) => (m ? describe(m[0], m[1], m[2]) : null));
     return step.outputs.map(([, shape, dtype], index) => {
-      const out = describe(shape, dtype);
-      const spec = kernel.prepare({ inputs, output: out, outputIndex: index, attrs: step.attrs || {} });
+      let out = describe(shape, dtype);
+      const spec = kernel.prepare({ inputs, output: out, outputIndex: index, attrs: step.attrs || {}, banded });
+      if (spec.period) out = describe(shape, dtype, bandedLayout(out.size, spec.period, spec.block));
       const names = spec.inputNames || kernel.inputNames || inputs.map((_, k) => `X${k}`);
       // stages: draws before the output's own, each into a float32 temporary (row statistics,
       // say) that the later draws read as one more input, named by the stage
@@ -190,12 +205,13 @@ export class WebGLBackend {
     const all = [...inputs, ...stages.map((s) => s.out)];
     const names = [...inputs.map((_, k) => inputNames[k]), ...stages.map((s) => s.name)];
     const source = fragmentSource({
-      inputs: all.map((t, k) => (t ? [names[k], t.shape.length] : null)),
+      inputs: all.map((t, k) => (t ? [names[k], t.shape.length, t.layers > 1] : null)),
       outRank: out.shape.length,
       uniforms: spec.uniforms,
       helpers: spec.helpers,
       body: spec.body,
       texel: spec.texel,
+      block: spec.block,
     });
     const p = this.programs.get(source, `${step.op}`);
     return { p, names, out, inputs: all, extra: spec.uniforms, uniforms: null, label: step.name || step.op, name: spec.name };
@@ -208,40 +224,32 @@ export class WebGLBackend {
       temps.push(this._alloc(s.out.shape, s.out.dtype));
       this._draw(s, [...ins, ...temps.slice(0, -1)], temps[temps.length - 1]);
     }
-    const t = this._alloc(d.out.shape, d.out.dtype);
+    const t = this._alloc(d.out.shape, d.out.dtype, d.out);
     this._draw(d, [...ins, ...temps], t);
     temps.forEach((x) => this._free(x));
     return t;
   }
 
+  // One draw, issuing only the GL calls that change state (state.js): on a real GPU the calls,
+  // not the arithmetic, are what a small model's inference costs.
   _draw(d, inputTensors, outTensor) {
-    const gl = this.gl;
+    const gl = this.gl, st = this.state;
     if (!d.uniforms) {
       this.programs.check(d.p);
       d.uniforms = drawUniforms(this.programs, d.p, d.inputs, d.names, d.out, d.extra);
     }
-    gl.useProgram(d.p.program);
-    gl.bindFramebuffer(gl.FRAMEBUFFER, this.framebuffer);
-    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, outTensor.tex, 0);
-    gl.viewport(0, 0, outTensor.width, outTensor.height);
+    st.useProgram(d.p);
+    st.release(outTensor.tex);
+    st.bindFramebuffer(this.pool.framebuffer(outTensor.tex));
+    st.viewport(outTensor.width, outTensor.height);
     let unit = 0;
-    inputTensors.forEach((t, k) => {
-      if (!t) return;
+    for (const t of inputTensors) {
+      if (!t) continue;
       if (t.tex === outTensor.tex) throw new Error(`${d.label}: input and output share a texture`);
-      gl.activeTexture(gl.TEXTURE0 + unit);
-      gl.bindTexture(gl.TEXTURE_2D, t.tex);
-      gl.uniform1i(this.programs.loc(d.p, d.names[k]), unit);
-      unit++;
-    });
-    for (const [fn, loc, value] of d.uniforms) gl[fn](loc, value);
-    gl.bindVertexArray(this.vao);
-    gl.drawArrays(gl.TRIANGLES, 0, 3);
-    // unbind the samplers, so the next draw can render into these textures (a feedback loop
-    // would make that draw silently do nothing)
-    for (let k = 0; k < unit; k++) {
-      gl.activeTexture(gl.TEXTURE0 + k);
-      gl.bindTexture(gl.TEXTURE_2D, null);
+      st.bindTexture(unit++, t.tex, t.layers > 1 ? gl.TEXTURE_2D_ARRAY : gl.TEXTURE_2D);
     }
+    for (const [fn, loc, value, key] of d.uniforms) st.uniform(d.p, fn, loc, value, key);
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
     if (this.debug) {
       const err = gl.getError();
       if (err !== gl.NO_ERROR) throw new Error(`${d.label}: WebGL error 0x${err.toString(16)}`);
@@ -251,7 +259,7 @@ export class WebGLBackend {
   // Eager mode: run one step on tensor handles, return the output handles.
   runStep(step, inputHandles) {
     const ins = inputHandles.map((h) => (h == null ? null : this._tensor(h)));
-    const draws = this._prepare(step, ins.map((t) => (t ? [t.shape, t.dtype] : null)));
+    const draws = this._prepare(step, ins.map((t) => (t ? [t.shape, t.dtype, t] : null)), this.bands);
     return draws.map((d) => {
       const t = this._run(d, ins);
       const h = this.nextHandle++;
@@ -266,8 +274,11 @@ export class WebGLBackend {
   // inputs: [name|null], outputs: [[name, shape, dtype]], free: [name]}]}
   // Every program is prepared (and compiled) now; replay only draws.
   plan(plan) {
+    const banded = new Map(); // tensor -> its draw's output, when that is banded
     const steps = plan.steps.map((s) => {
-      const draws = this._prepare(s, s.inputs.map((n) => (n == null ? null : plan.metas[n])));
+      const metas = s.inputs.map((n) => (n == null ? null : [...plan.metas[n], banded.get(n)]));
+      const draws = this._prepare(s, metas, s.outputs.some(([n]) => plan.outputs.includes(n)) ? 0 : this.bands);
+      draws.forEach((d, k) => d.out.layers > 1 && banded.set(s.outputs[k][0], d.out));
       return { name: s.name, op: s.op, inputs: s.inputs, outputs: s.outputs.map(([n]) => n), free: s.free, draws };
     });
     const id = this.nextPlan++;
@@ -292,7 +303,11 @@ export class WebGLBackend {
   replay(id, inputHandles, timer = null) {
     const plan = this.plans.get(id);
     const env = new Map();
-    plan.inputs.forEach((n, k) => env.set(n, this._tensor(inputHandles[k])));
+    plan.inputs.forEach((n, k) => {
+      const t = this._tensor(inputHandles[k]);
+      if (t.layers > 1) throw new Error(`webgl backend: plan input ${n} is a banded tensor (an eager runStep output); only plan outputs can feed a plan`);
+      env.set(n, t);
+    });
     for (const [n, h] of Object.entries(plan.constants)) env.set(n, this._tensor(h));
     const owned = new Set();
     for (const s of plan.steps) {
@@ -369,10 +384,12 @@ class StepTimer {
   }
 }
 
-// A tensor's shape, dtype, size and texture layout (what kernels and uniforms need).
-function describe(shape, dtype) {
+// A tensor's shape, dtype, size and texture layout (what kernels and uniforms need); the
+// layout of `like` (a banded one) or the plain one.
+function describe(shape, dtype, like = null) {
   const size = shape.reduce((a, b) => a * b, 1);
-  return { shape, dtype, size, ...texelLayout(size) };
+  const { width, height, shift, layers, band } = like || texelLayout(size);
+  return { shape, dtype, size, width, height, shift, layers, band };
 }
 
 // Waits for fences. setTimeout polls are clamped to ~4 ms in Chromium, which on a real GPU is

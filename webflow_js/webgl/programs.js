@@ -28,7 +28,7 @@ export class ProgramCache {
     gl.attachShader(program, this.vertex);
     gl.attachShader(program, fragment);
     gl.linkProgram(program);
-    p = { program, fragment, source, label, locations: new Map(), linked: null };
+    p = { program, fragment, source, label, locations: new Map(), linked: null, values: new Map() }; // values: loc -> key of what is set
     this.cache.set(source, p);
     this.compiled++;
     return p;
@@ -56,24 +56,28 @@ export class ProgramCache {
   }
 }
 
-// The uniform values a prepared draw sets, in a flat list so replay is a tight loop.
+// The uniform values a prepared draw sets, in a flat list so replay is a tight loop: [fn, loc,
+// value, key], the key telling whether the program already holds that value. Sampler k reads
+// texture unit k (the draw's k-th input that is there).
 export function drawUniforms(cache, p, inputs, inputNames, out, extra) {
-  const gl = cache.gl;
   const u = [];
   const i32 = (v) => Int32Array.from(v.length ? v : [1]);
   const add = (name, fn, value) => {
     const loc = cache.loc(p, name);
-    if (loc !== null) u.push([fn, loc, value]);
+    if (loc !== null) u.push([fn, loc, value, typeof value === "number" ? value : value.join(",")]);
   };
   const outShape = out.shape.length ? out.shape : [1];
   add("out_shift", "uniform1i", out.shift);
   add("out_size", "uniform1i", out.size);
   add("out_shape", "uniform1iv", i32(outShape));
+  add("out_band", "uniform1i", out.band * out.width); // texels per band (banded outputs)
+  let unit = 0;
   inputs.forEach((t, k) => {
     if (!t) return;
     const n = inputNames[k];
+    add(n, "uniform1i", unit++);
     add(`${n}_shift`, "uniform1i", t.shift);
-    add(`${n}_inv`, "uniform2fv", Float32Array.of(1 / t.width, 1 / t.height)); // 1 / texture size
+    add(`${n}_inv`, "uniform2fv", Float32Array.of(1 / t.width, 1 / t.height)); // 1 / texture (layer) size
     add(`${n}_shape`, "uniform1iv", i32(t.shape.length ? t.shape : [1]));
     add(`${n}_bstrides`, "uniform1iv", i32(broadcastStrides(t.shape, out.shape)));
   });

@@ -11,12 +11,15 @@
 //   X_shape[r]               its shape
 // and for the output: out_shape[R], out_size, and out_coords(i, c).
 // Element kernels define `float compute(int i, int c[R])`; texel kernels (which write four
-// elements at once, e.g. register-blocked matmul) define `vec4 compute_texel(int t)`.
+// elements at once) define `vec4 compute_texel(int t)`; block kernels (register-blocked
+// matmul) define `void compute_block(int t, int q, out vec4 r[B])`, writing texels t + j*q of a
+// banded output (textures.js) through B (spec.block) render targets.
 
 export const HEADER = `#version 300 es
 precision highp float;
 precision highp int;
 precision highp sampler2D;
+precision highp sampler2DArray;
 `;
 
 export const VERTEX = `#version 300 es
@@ -34,19 +37,32 @@ const rankOf = (r) => Math.max(r, 1);
 // stay shared across sizes) copied into globals once per fragment: SwiftShader reloads a
 // uniform at every use, which in a kernel's inner loop costs another ~20%.
 
-function inputAccessors(name, rank, outRank) {
+// A banded input's texel row y lies in layer y / band: with v = (y + 0.5) / band (iv.y is
+// 1 / band), floor(v) is the layer and fract(v) the row's texture coordinate in it.
+function texelAccessor(name, banded) {
+  if (!banded) {
+    return `uniform sampler2D ${name};
+vec4 ${name}_texel(int t) { return texture(${name}, (vec2(float(t & ${name}_mask), float(t >> ${name}_sh)) + 0.5) * ${name}_iv); }`;
+  }
+  return `uniform sampler2DArray ${name};
+vec4 ${name}_texel(int t) {
+  float v = (float(t >> ${name}_sh) + 0.5) * ${name}_iv.y;
+  return texture(${name}, vec3((float(t & ${name}_mask) + 0.5) * ${name}_iv.x, fract(v), floor(v)));
+}`;
+}
+
+function inputAccessors(name, rank, outRank, banded) {
   const r = rankOf(rank), R = rankOf(outRank);
   const index = Array.from({ length: r }, (_, d) => `  i = i * ${name}_shape[${d}] + c[${d}];`).join("\n");
   const bcast = Array.from({ length: R }, (_, d) => `c[${d}] * ${name}_bstrides[${d}]`).join(" + ");
   return `
-uniform sampler2D ${name};
 uniform int ${name}_shift;
 uniform vec2 ${name}_inv;
 vec2 ${name}_iv;
 int ${name}_sh, ${name}_mask;
 uniform int ${name}_shape[${r}];
 uniform int ${name}_bstrides[${R}];
-vec4 ${name}_texel(int t) { return texture(${name}, (vec2(float(t & ${name}_mask), float(t >> ${name}_sh)) + 0.5) * ${name}_iv); }
+${texelAccessor(name, banded)}
 float ${name}_flat(int i) { return ${name}_texel(i >> 2)[i & 3]; }
 int ${name}_index(int c[${r}]) {
   int i = 0;
@@ -64,17 +80,29 @@ function uniformDecls(uniforms) {
     .join("\n");
 }
 
-// spec: {inputs: [[name, rank] | null], outRank, uniforms: {name: [glslType, value]}, helpers, body, texel}
+// spec: {inputs: [[name, rank, banded] | null], outRank, uniforms: {name: [glslType, value]}, helpers, body,
+// texel, block (the number of render targets)}
 export function fragmentSource(spec) {
   const R = rankOf(spec.outRank);
-  const ins = spec.inputs.filter(Boolean).map(([name, rank]) => inputAccessors(name, rank, spec.outRank)).join("");
+  const ins = spec.inputs.filter(Boolean).map(([name, rank, banded]) => inputAccessors(name, rank, spec.outRank, banded)).join("");
   const coords = Array.from({ length: R }, (_, k) => {
     const d = R - 1 - k;
     return `  c[${d}] = i % out_shape[${d}]; i /= out_shape[${d}];`;
   }).join("\n");
   const init = spec.inputs.filter(Boolean)
     .map(([name]) => `  ${name}_iv = ${name}_inv; ${name}_sh = ${name}_shift; ${name}_mask = (1 << ${name}_shift) - 1;`).join("\n");
-  const main = spec.texel
+  const bands = Array.from({ length: spec.block || 0 }, (_, j) => j);
+  const outs = spec.block ? bands.map((j) => `layout(location = ${j}) out vec4 o${j};`).join("\n") + "\nuniform int out_band;" : "out vec4 fragColor;";
+  const main = spec.block
+    ? `${spec.body}
+void main() {
+${init}
+  int t = (int(gl_FragCoord.y) << out_shift) + int(gl_FragCoord.x);
+  vec4 r[${spec.block}];
+  compute_block(t, out_band, r);
+  ${bands.map((j) => `o${j} = r[${j}];`).join(" ")}
+}`
+    : spec.texel
     ? `${spec.body}
 void main() {
 ${init}
@@ -98,7 +126,7 @@ ${init}
   fragColor = r;
 }`;
   return `${HEADER}
-out vec4 fragColor;
+${outs}
 uniform int out_shift;
 uniform int out_size;
 uniform int out_shape[${R}];

@@ -1,5 +1,7 @@
 // GPU tensors: every tensor is an RGBA32F texture holding its row-major elements four per
-// texel (element i in texel i >> 2, channel i & 3), texels filling rows of `width`.
+// texel (element i in texel i >> 2, channel i & 3), texels filling rows of `width`. A banded
+// tensor (written by a register-blocked kernel through 4 or 8 render targets) is a texture array
+// whose layers hold consecutive bands of `band` rows each: the same texel order, in parts.
 // Integers and booleans are stored as floats (exact up to 2^24), so one texture format serves
 // every op. Textures are pooled by size so steady-state inference allocates nothing.
 
@@ -12,23 +14,40 @@ const MIN_ROWS = 16;
 export function texelLayout(size) {
   const texels = Math.max(1, Math.ceil(size / 4));
   const width = Math.min(MAX_WIDTH, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(texels / MIN_ROWS)))));
-  return { width, height: Math.ceil(texels / width), shift: Math.log2(width) };
+  const height = Math.ceil(texels / width);
+  return { width, height, shift: Math.log2(width), layers: 1, band: height };
 }
 
+// The banded layout for a kernel whose fragment writes texels t, t + B, t + 2B, ... (B = band *
+// width texels, one per layer), where B must be a multiple of `period` texels (a matrix row: then
+// they share their columns). Each band keeps MIN_ROWS rows for SwiftShader's row parallelism.
+export function bandedLayout(size, period, layers) {
+  const texels = Math.max(1, Math.ceil(size / 4));
+  const width = Math.min(MAX_WIDTH, 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(texels / (layers * MIN_ROWS))))));
+  const step = period / gcd(period, width); // band rows must be a multiple of this
+  const band = Math.ceil(Math.ceil(texels / width / layers) / step) * step;
+  return { width, height: band, shift: Math.log2(width), layers, band };
+}
+
+const gcd = (a, b) => (b ? gcd(b, a % b) : a);
+
 export class TexturePool {
-  constructor(gl) {
+  constructor(gl, state) {
     this.gl = gl;
+    this.state = state; // state.js: every bind goes through it
     this.free = new Map(); // "w x h" -> [texture]
+    this.framebuffers = new Map(); // texture -> a framebuffer rendering into it (all its layers)
+    this.layers = new Map(); // texture -> its layer count
     this.live = 0;
     this.liveBytes = 0;
     this.pooled = 0;
     this.pooledBytes = 0;
   }
 
-  acquire(width, height) {
+  acquire({ width, height, layers }) {
     const gl = this.gl;
-    const key = `${width}x${height}`;
-    const bytes = width * height * 16;
+    const key = `${width}x${height}x${layers}`;
+    const bytes = width * height * layers * 16;
     const list = this.free.get(key);
     let tex = list && list.pop();
     if (tex) {
@@ -36,19 +55,22 @@ export class TexturePool {
       this.pooledBytes -= bytes;
     } else {
       tex = gl.createTexture();
-      gl.bindTexture(gl.TEXTURE_2D, tex);
-      gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA32F, width, height);
-      for (const p of [gl.TEXTURE_MIN_FILTER, gl.TEXTURE_MAG_FILTER]) gl.texParameteri(gl.TEXTURE_2D, p, gl.NEAREST);
-      for (const p of [gl.TEXTURE_WRAP_S, gl.TEXTURE_WRAP_T]) gl.texParameteri(gl.TEXTURE_2D, p, gl.CLAMP_TO_EDGE);
+      const target = layers > 1 ? gl.TEXTURE_2D_ARRAY : gl.TEXTURE_2D;
+      this.state.edit(tex, target);
+      if (layers > 1) gl.texStorage3D(target, 1, gl.RGBA32F, width, height, layers);
+      else gl.texStorage2D(target, 1, gl.RGBA32F, width, height);
+      for (const p of [gl.TEXTURE_MIN_FILTER, gl.TEXTURE_MAG_FILTER]) gl.texParameteri(target, p, gl.NEAREST);
+      for (const p of [gl.TEXTURE_WRAP_S, gl.TEXTURE_WRAP_T]) gl.texParameteri(target, p, gl.CLAMP_TO_EDGE);
+      this.layers.set(tex, layers);
     }
     this.live++;
     this.liveBytes += bytes;
     return tex;
   }
 
-  release(tex, width, height) {
-    const key = `${width}x${height}`;
-    const bytes = width * height * 16;
+  release(tex, { width, height, layers }) {
+    const key = `${width}x${height}x${layers}`;
+    const bytes = width * height * layers * 16;
     if (!this.free.has(key)) this.free.set(key, []);
     this.free.get(key).push(tex);
     this.live--;
@@ -57,9 +79,39 @@ export class TexturePool {
     this.pooledBytes += bytes;
   }
 
+  // A framebuffer per texture, made once: re-attaching one framebuffer's texture at every draw
+  // makes the driver check the framebuffer again each time.
+  framebuffer(tex) {
+    let fb = this.framebuffers.get(tex);
+    if (!fb) {
+      const gl = this.gl;
+      fb = gl.createFramebuffer();
+      this.state.bindFramebuffer(fb);
+      const layers = this.layers.get(tex);
+      if (layers > 1) {
+        const targets = Array.from({ length: layers }, (_, j) => gl.COLOR_ATTACHMENT0 + j);
+        targets.forEach((a, j) => gl.framebufferTextureLayer(gl.FRAMEBUFFER, a, tex, 0, j));
+        gl.drawBuffers(targets);
+      } else {
+        gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, tex, 0);
+      }
+      this.framebuffers.set(tex, fb);
+    }
+    return fb;
+  }
+
   // Give pooled textures back to the driver (e.g. after a model is disposed).
   drain() {
-    for (const list of this.free.values()) for (const tex of list) this.gl.deleteTexture(tex);
+    for (const list of this.free.values()) {
+      for (const tex of list) {
+        const fb = this.framebuffers.get(tex);
+        if (fb) this.gl.deleteFramebuffer(fb);
+        this.framebuffers.delete(tex);
+        this.layers.delete(tex);
+        this.state.release(tex);
+        this.gl.deleteTexture(tex);
+      }
+    }
     this.free.clear();
     this.pooled = 0;
     this.pooledBytes = 0;

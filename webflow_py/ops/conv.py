@@ -48,11 +48,13 @@ def _kernel(w, kernel_shape):
     return k
 
 
-@op("X W B?", fusable=True)
-def Conv(x, w, b=None, *, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None, pads=None, strides=None, layout="NCHW"):
+@op("X W B? Z?", fusable=True)
+def Conv(x, w, b=None, z=None, *, auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None, pads=None, strides=None, layout="NCHW"):
     """Convolution (cross-correlation) over 1, 2 or 3 (or more) spatial dims; W is [M, C/group, k...] whatever the layout.
 
     layout="NCHW" (ONNX) or "NHWC" (channels-last X and Y, as TFLite holds them).
+    Z (webflow's, not ONNX's): a tensor of the output's shape added after the bias and before
+    the fused activation, Y = activation(conv + B + Z): a residual Add folded in by the converter.
     """
     x = to_channels_first(x, layout)
     k = _kernel(w, kernel_shape)
@@ -70,11 +72,13 @@ def Conv(x, w, b=None, *, auto_pad="NOTSET", dilations=None, group=1, kernel_sha
     y = y.reshape(m, n, *outs).swapaxes(0, 1)
     if b is not None:
         y = y + b.astype(xf.dtype).reshape((m,) + (1,) * no)
+    if z is not None:
+        y = y + to_channels_first(z, layout).astype(xf.dtype)
     return from_channels_first(y.astype(x.dtype, copy=False), layout)
 
 
 @Conv.shape
-def _conv_shape(x, w, b=None, *, auto_pad, dilations, group, kernel_shape, pads, strides, layout):
+def _conv_shape(x, w, b=None, z=None, *, auto_pad, dilations, group, kernel_shape, pads, strides, layout):
     n, c, sizes = split_layout(x.shape, layout)
     if w.rank != x.rank:
         raise ShapeError(f"weight rank {w.rank} != input rank {x.rank}")
@@ -83,7 +87,10 @@ def _conv_shape(x, w, b=None, *, auto_pad, dilations, group, kernel_shape, pads,
     if b is not None and tuple(b.shape) != (w.shape[0],):
         raise ShapeError(f"bias shape {list(b.shape)} should be [{w.shape[0]}]")
     outs, _ = window(sizes, _kernel(w, kernel_shape), strides, dilations, pads, auto_pad)
-    return join_layout(n, w.shape[0], outs, layout)
+    y = join_layout(n, w.shape[0], outs, layout)
+    if z is not None and tuple(z.shape) != tuple(y):
+        raise ShapeError(f"Z shape {list(z.shape)} should be the output's, {list(y)}")
+    return y
 
 
 @op("X W B?", fusable=True)

@@ -5,9 +5,12 @@
 // about fetching whole texels and reusing them:
 //   pointwise (1x1, stride 1, no pads, group 1)  -> the matmul kernel of linalg.js
 //   NHWC depthwise, C % 4 == 0                   -> 4 channels of a pixel per fragment
+//   NHWC, M/group % 4 == 0, few input channels   -> the same, all the fragment's weights loaded once
 //   NHWC, M/group % 4 == 0                       -> 4 output channels per fragment; input
 //       channels in vec4 steps, with that 4x4 block's weights for every tap loaded once
-//       (few input channels, as in a first layer: all the fragment's weights loaded once)
+// Where the backend allows a banded output (textures.js), the NHWC pointwise, depthwise and
+// few-channel kernels are register-blocked: a fragment writes 4 pixels' texels of the same
+// channels through 4 render targets, fetching the weights once for the 4.
 //   NCHW 2-D, output width % 4 == 0              -> 4 neighbouring output x per fragment,
 //       sharing each fetched input (and weight) between the 4
 //   NCHW 2-D depthwise, other widths             -> 4 consecutive outputs per fragment,
@@ -15,6 +18,8 @@
 //   anything else                                -> one output element per invocation
 // Kernel sizes are baked into the unrolled paths only (and the channel count into the few-channel
 // one); everything else is a uniform.
+// A fused residual Z (the output's shape and layout) is added after the bias, before the
+// activation: its texel t (or element i) is the output's own.
 
 import { activation, hoist, merge, product } from "./linalg.js";
 
@@ -91,13 +96,39 @@ function generic(geo, transposed) {
   float acc = 0.0;
 ${open}    int xi = ${xoff}, wi = ${woff};
     for (int ci = 0; ci < Cg; ci++) { acc += X_flat(xi) * W_flat(wi); xi += xsC; wi += wsC; }
-${close}  return act(acc${geo.bias ? " + B_flat(m)" : ""});`;
+${close}  return act(acc${geo.bias ? " + B_flat(m)" : ""}${geo.residual ? " + Z_flat(i)" : ""});`;
   return { body, uniforms: { wsC: ["int", transposed ? geo.Mg * geo.T : geo.T] } };
 }
 
 // Texel kernels start from the output texel's first element e = 4t (as coords of the output).
 const texelStart = "  int e = t * 4;\n  if (e >= out_size) return vec4(0.0);\n";
-const finish = (bias) => `  acc += ${bias};\n  return vec4(act(acc.x), act(acc.y), act(acc.z), act(acc.w));`;
+const finish = (bias, residual, to = "return") =>
+  `${bias ? `  acc += ${bias};` : ""}${residual ? ` acc += Z_texel(${residual});` : ""}\n  ${to} vec4(act(acc.x), act(acc.y), act(acc.z), act(acc.w));`;
+
+// An NHWC kernel whose weights depend only on the output channels m..m+3: `weights(m)` loads
+// them, `pixel()` sums texel t's `acc` from them (after the coordinates e, m, n, ...). As a
+// texel kernel, or (banded) as a block kernel through 4 render targets: 4 texels one band apart
+// are 4 pixels with the same channels, so the weights are loaded once for 4 outputs.
+function weightsOnce(geo, coords, weights, pixel, banded) {
+  const bias = geo.bias && "B_texel(m >> 2)";
+  if (!banded) {
+    return { body: `vec4 compute_texel(int t) {\n${texelStart}${coords}${weights("m")}\n${pixel()}\n${finish(bias, geo.residual && "t")}\n}`, texel: true };
+  }
+  const one = (j) => `  {
+    int t = tb + ${j} * q, e = t * 4;
+    res[${j}] = vec4(0.0);
+    if (e < out_size) {
+${coords}${pixel()}
+${finish(geo.bias && "bias", geo.residual && "t", `res[${j}] =`)}
+    }
+  }`;
+  const body = `void compute_block(int tb, int q, out vec4 res[4]) {
+  int mw = (tb * 4) % M_;
+${weights("mw")}${geo.bias ? "\n  vec4 bias = B_texel(mw >> 2);" : ""}
+${[0, 1, 2, 3].map(one).join("\n")}
+}`;
+  return { body, block: 4, period: geo.M / 4 };
+}
 
 // NHWC: output texel = channels m..m+3 of one pixel. Per tap (unrolled, kernel baked): its
 // input offset and whether it lies inside the input.
@@ -126,19 +157,35 @@ function nhwcTaps(geo) {
 // Component `i` of a preloaded weight block `w` (vec4 array), as GLSL.
 const comp = (w, i) => `${w}[${i >> 2}].${"xyzw"[i & 3]}`;
 
-function nhwcDepthwise(geo) {
+function nhwcDepthwise(geo, banded) {
   const { coords, taps } = nhwcTaps(geo), T = geo.T;
   const lines = taps.map((tp) => `  if (ok${tp}) acc += X_texel((xb + x${tp}) >> 2) * vec4(${[0, 1, 2, 3].map((j) => comp("w", j * T + tp)).join(", ")});`);
-  const body = `vec4 compute_texel(int t) {
-${texelStart}${coords}  int xb = n * xsN + m;
-  vec4 w[${T}];  // W[m..m+3, 0, taps]: 4T floats in a row
-  int w0 = (m * ${T}) >> 2;
-${Array.from({ length: T }, (_, q) => `  w[${q}] = W_texel(w0 + ${q});`).join("\n")}
+  // W[m..m+3, 0, taps]: 4T floats in a row
+  const weights = (m) => `  vec4 w[${T}];
+  int w0 = (${m} * ${T}) >> 2;
+${Array.from({ length: T }, (_, q) => `  w[${q}] = W_texel(w0 + ${q});`).join("\n")}`;
+  const pixel = () => `  int xb = n * xsN + m;
   vec4 acc = vec4(0.0);
-${lines.join("\n")}
-${finish(geo.bias ? "B_texel(m >> 2)" : "vec4(0.0)")}
-}`;
-  return { body, texel: true };
+${lines.join("\n")}`;
+  return weightsOnce(geo, coords, weights, pixel, banded);
+}
+
+// Few input channels (a first layer): W[m..m+3] whole is Cg*T texels, loaded once; the channel
+// count is baked, as everything is unrolled.
+function nhwcFewChannels(geo, banded) {
+  const { coords, taps } = nhwcTaps(geo), T = geo.T, Cg = geo.Cg, CgT = Cg * T;
+  const lines = taps.map((tp) => {
+    const chans = Array.from({ length: Cg }, (_, ci) =>
+      `acc += X_flat(xb + ${ci} + x${tp}) * vec4(${[0, 1, 2, 3].map((j) => comp("w", j * CgT + ci * T + tp)).join(", ")});`);
+    return `  if (ok${tp}) { ${chans.join(" ")} }`;
+  });
+  const weights = (m) => `  vec4 w[${CgT}];
+  int w0 = (${m} * ${CgT}) >> 2;
+${Array.from({ length: CgT }, (_, q) => `  w[${q}] = W_texel(w0 + ${q});`).join("\n")}`;
+  const pixel = () => `  int xb = n * xsN + (m / Mg) * Cg;
+  vec4 acc = vec4(0.0);
+${lines.join("\n")}`;
+  return weightsOnce(geo, coords, weights, pixel, banded);
 }
 
 function nhwcBlocked(geo) {
@@ -157,19 +204,6 @@ function nhwcBlocked(geo) {
 ${load}
 ${dots.join("\n")}
   }`;
-  } else if (geo.Cg * T <= MAX_SMALL_BLOCK) {
-    // few input channels (a first layer): W[m..m+3] whole is Cg*T texels, loaded once; the
-    // channel count is baked, as everything is unrolled
-    const Cg = geo.Cg, CgT = Cg * T;
-    const lines = taps.map((tp) => {
-      const chans = Array.from({ length: Cg }, (_, ci) =>
-        `acc += X_flat(xb + ${ci} + x${tp}) * vec4(${[0, 1, 2, 3].map((j) => comp("w", j * CgT + ci * T + tp)).join(", ")});`);
-      return `  if (ok${tp}) { ${chans.join(" ")} }`;
-    });
-    loop = `  vec4 w[${CgT}];
-  int w0 = wb >> 2;
-${Array.from({ length: CgT }, (_, q) => `  w[${q}] = W_texel(w0 + ${q});`).join("\n")}
-${lines.join("\n")}`;
   } else {
     const lines = taps.map((tp) => `    if (ok${tp}) { int o = wi + ${tp}; acc += X_flat(xb + ci + x${tp}) * vec4(W_flat(o), W_flat(o + CgT), W_flat(o + 2 * CgT), W_flat(o + 3 * CgT)); }`);
     loop = `  for (int ci = 0; ci < Cg; ci++) {
@@ -181,7 +215,7 @@ ${lines.join("\n")}
 ${texelStart}${coords}  int xb = n * xsN + (m / Mg) * Cg, wb = m * CgT;
   vec4 acc = vec4(0.0);
 ${loop}
-${finish(geo.bias ? "B_texel(m >> 2)" : "vec4(0.0)")}
+${finish(geo.bias ? "B_texel(m >> 2)" : "vec4(0.0)", geo.residual && "t")}
 }`;
   return { body, texel: true, uniforms: { CgT: ["int", geo.Cg * T] } };
 }
@@ -221,7 +255,7 @@ ${taps}
       xi += xsC; wi += T;
     }
   }
-${finish(geo.bias ? "vec4(B_flat(m))" : "vec4(0.0)")}
+${finish(geo.bias ? "vec4(B_flat(m))" : "vec4(0.0)", geo.residual && "t")}
 }`;
   return { body, texel: true };
 }
@@ -257,6 +291,7 @@ ${wrap ? load("wb", "((m0 + 1) % M_)") : ""}
   ${geo.bias ? "float bias = B_flat(m0);" : ""}
   vec4 acc = vec4(0.0);
 ${lanes.join("\n")}
+${geo.residual ? "  acc += Z_texel(t);" : ""}
   return vec4(act(acc.x), act(acc.y), act(acc.z), act(acc.w));
 }`;
   return { body, texel: true };
@@ -264,7 +299,7 @@ ${lanes.join("\n")}
 
 // Everything a conv kernel needs to know, from the tensors and the attributes.
 function geometry(inputs, output, attrs, transposed) {
-  const [x, w, b] = inputs;
+  const [x, w, b, z] = inputs;
   const nhwc = attrs.layout === "NHWC";
   const X = layoutOf(x.shape, nhwc), Y = layoutOf(output.shape, nhwc);
   const R = X.sizes.length, kernel = w.shape.slice(2), group = attrs.group || 1;
@@ -272,7 +307,7 @@ function geometry(inputs, output, attrs, transposed) {
   const dil = attrs.dilations && attrs.dilations.length ? attrs.dilations : ones(R);
   const pads = transposed ? { begin: transposedPads(X.sizes, kernel, st, dil, attrs), end: ones(R).fill(0) } : windowPads(X.sizes, kernel, st, dil, attrs.pads, attrs.auto_pad);
   return {
-    nhwc, R, kernel, strides: st, dilations: dil, pads, X, Y, bias: !!b, group,
+    nhwc, R, kernel, strides: st, dilations: dil, pads, X, Y, bias: !!b, residual: !!z, group,
     T: prod(kernel), Cg: X.c / group, Mg: Y.c / group, M: Y.c,
   };
 }
@@ -286,16 +321,18 @@ function uniformsOf(geo) {
 }
 
 // 1x1, stride 1, unpadded, one group: a matrix product, channels being K.
-function pointwise(geo) {
+function pointwise(geo, banded) {
   const P = prod(geo.Y.sizes), C = geo.X.c, M = geo.M;
   if (geo.nhwc) {
     const g = { M: geo.Y.n * P, N: M, K: C, sAm: C, sAk: 1, sBk: 1, sBn: C, batch: [], aStr: [], bStr: [] };
-    const one = `return act(acc${geo.bias ? " + C_flat(n)" : ""});`;
-    return { ...product(g, { one, four: finish(geo.bias ? "C_texel(n >> 2)" : "vec4(0.0)") }), inputNames: ["A", "B", "C"] };
+    const one = `return act(acc${geo.bias ? " + C_flat(n)" : ""}${geo.residual ? " + Z_flat(e)" : ""});`;
+    const four = finish(null, geo.residual && "e >> 2"), start = geo.bias ? "C_texel(n >> 2)" : undefined;
+    return { ...product(g, { one, four, start }, banded), inputNames: ["A", "B", "C", "Z"] };
   }
   const g = { M, N: P, K: C, sAm: C, sAk: 1, sBk: P, sBn: 1, batch: [geo.Y.n], aStr: [0], bStr: [C * P] };
-  const one = `return act(acc${geo.bias ? " + C_flat(m)" : ""});`;
-  return { ...product(g, { one, four: finish(geo.bias ? "vec4(C_flat(m))" : "vec4(0.0)") }), inputNames: ["B", "A", "C"] };
+  const one = `return act(acc${geo.bias ? " + C_flat(m)" : ""}${geo.residual ? " + Z_flat(e)" : ""});`;
+  const four = finish(null, geo.residual && "e >> 2"), start = geo.bias ? "vec4(C_flat(m))" : undefined;
+  return { ...product(g, { one, four, start }), inputNames: ["B", "A", "C", "Z"] };
 }
 
 const MAX_UNROLLED_TAPS = 25;
@@ -303,17 +340,19 @@ const MAX_SMALL_BLOCK = 36; // texels of weights one fragment keeps when the inp
 
 export const conv = {
   ops: ["Conv"],
-  inputNames: ["X", "W", "B"],
-  prepare({ inputs, output, attrs }) {
+  inputNames: ["X", "W", "B", "Z"],
+  prepare({ inputs, output, attrs, banded }) {
     const geo = geometry(inputs, output, attrs, false);
     const act = activation(attrs);
     const flat = (a) => a.every((v) => v === 0);
     if (geo.group === 1 && geo.T === 1 && geo.strides.every((s) => s === 1) && flat(geo.pads.begin) && flat(geo.pads.end)) {
-      return merge(pointwise(geo), act);
+      return merge(pointwise(geo, banded), act);
     }
     let spec;
-    if (geo.nhwc && geo.T <= MAX_UNROLLED_TAPS && geo.Cg === 1 && geo.Mg === 1 && geo.M % 4 === 0) spec = nhwcDepthwise(geo);
-    else if (geo.nhwc && geo.T <= MAX_UNROLLED_TAPS && geo.Mg % 4 === 0) spec = nhwcBlocked(geo);
+    const nhwc = geo.nhwc && geo.T <= MAX_UNROLLED_TAPS;
+    if (nhwc && geo.Cg === 1 && geo.Mg === 1 && geo.M % 4 === 0) spec = nhwcDepthwise(geo, banded);
+    else if (nhwc && geo.Mg % 4 === 0 && geo.Cg % 4 !== 0 && geo.Cg * geo.T <= MAX_SMALL_BLOCK) spec = nhwcFewChannels(geo, banded);
+    else if (nhwc && geo.Mg % 4 === 0) spec = nhwcBlocked(geo);
     else if (!geo.nhwc && geo.R === 2 && geo.Y.sizes[1] % 4 === 0 && geo.kernel[1] <= 16) spec = nchwRow(geo);
     else if (!geo.nhwc && geo.R === 2 && geo.Cg === 1 && geo.Mg === 1 && geo.T <= MAX_UNROLLED_TAPS) spec = nchwDepthwise(geo);
     else spec = generic(geo, false);
