@@ -16,7 +16,7 @@ export const CONTRACT_VERSION = 2;
 
 export class WebGLBackend {
   constructor({ debug = false } = {}) {
-    const { gl, timer } = createContext();
+    const { gl, timer, software } = createContext();
     this.gl = gl;
     this.timer = timer;
     this.debug = debug; // check gl.getError() after every draw (tests turn this on)
@@ -30,7 +30,7 @@ export class WebGLBackend {
     gl.bindVertexArray(gl.createVertexArray()); // the one VAO: the vertex shader needs no attributes
     // render targets a block kernel may write (WebGL2 guarantees 4)
     this.bands = Math.min(8, gl.getParameter(gl.MAX_DRAW_BUFFERS), gl.getParameter(gl.MAX_COLOR_ATTACHMENTS));
-    this.waiter = new FenceWaiter(gl);
+    this.waiter = new FenceWaiter(gl, !software);
   }
 
   get contractVersion() {
@@ -393,15 +393,17 @@ function describe(shape, dtype, like = null) {
 }
 
 // Waits for fences. setTimeout polls are clamped to ~4 ms in Chromium, which on a real GPU is
-// more than a whole inference (H100: 4.6 ms to read one small tensor, 0.2 ms with finish), so
-// while the GPU has been answering fast the wait polls through a MessageChannel (a task with no
-// clamp). A software renderer (SwiftShader) takes far longer and shares the CPU with this
-// thread: spinning would slow it, so after a slow wait the polls go back to setTimeout.
-const FAST_MS = 8;
+// a third of an inference (H100: 4.6 ms to read one small tensor, 0.2 ms with finish), so on a
+// hardware GPU, while inferences stay short, the wait polls through a MessageChannel (a task
+// with no clamp): H100, MobileNetV2 warm 16.4 -> 10.8 ms. A software renderer (SwiftShader)
+// runs the "GPU" on the CPU cores this thread shares, where spinning would slow it down (a short
+// chain of draws took 28 ms instead of 5): there the polls stay on setTimeout.
+const FAST_MS = 40;
 
 class FenceWaiter {
-  constructor(gl) {
+  constructor(gl, spin) {
     this.gl = gl;
+    this.spin = spin;
     this.lastMs = 0;
     this.channel = new MessageChannel();
     this.woken = []; // one resolver per message posted: several waits may be in flight
@@ -424,7 +426,7 @@ class FenceWaiter {
         if (status === gl.WAIT_FAILED) throw new Error("webgl backend: waiting for the GPU failed");
         if (status !== gl.TIMEOUT_EXPIRED) break;
         const waited = performance.now() - t0;
-        await this._tick(this.lastMs < FAST_MS && waited < FAST_MS);
+        await this._tick(this.spin && this.lastMs < FAST_MS && waited < FAST_MS);
       }
     } finally {
       gl.deleteSync(sync);

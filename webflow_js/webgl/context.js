@@ -19,7 +19,14 @@ export function createContext() {
   gl.disable(gl.DITHER);
   gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
   gl.pixelStorei(gl.PACK_ALIGNMENT, 1);
-  return { gl, canvas, timer };
+  // a software renderer (SwiftShader, llvmpipe) runs "GPU" work on the CPU cores this page uses
+  const software = /swiftshader|llvmpipe|softpipe|software/i.test(rendererName(gl));
+  return { gl, canvas, timer, software };
+}
+
+function rendererName(gl) {
+  const info = gl.getExtension("WEBGL_debug_renderer_info");
+  return info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
 }
 
 export function capabilities() {
@@ -36,8 +43,7 @@ export function capabilities() {
   caps.floatRenderTargets = !!gl.getExtension("EXT_color_buffer_float");
   caps.maxTextureSize = gl.getParameter(gl.MAX_TEXTURE_SIZE);
   caps.timerQuery = !!gl.getExtension("EXT_disjoint_timer_query_webgl2");
-  const info = gl.getExtension("WEBGL_debug_renderer_info");
-  caps.renderer = info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
+  caps.renderer = rendererName(gl);
   gl.getExtension("WEBGL_lose_context")?.loseContext();
   return caps;
 }
