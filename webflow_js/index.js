@@ -50,11 +50,17 @@ async function start(site, onProgress, debug) {
   const { backend, error: gpuError } = gpu(debug);
   if (!backend) onProgress({ stage: "boot", message: `no GPU backend: ${gpuError}` });
   pyodide.registerJsModule("webflow_js", {
-    backend, fetchModel, uploadWeights, gpuError, openCamera: (opts) => openCamera(backend, opts), openMicrophone,
+    backend, fetchModel, uploadWeights, gpuError, openCamera: (opts) => openCamera(backend, opts), openMicrophone, outputs,
   });
   const browser = pyodide.pyimport("webflow.browser");
   onProgress({ stage: "boot", message: `ready in ${((performance.now() - t0) / 1000).toFixed(1)} s` });
   return { pyodide, backend, browser };
+}
+
+// Model.predict's result, {name: {data, shape, dtype}}, from the outputs' [name, shape, dtype]
+// (Python makes them once per input signature) and their data: one call from Python.
+function outputs(metas, datas) {
+  return Object.fromEntries(metas.map(([name, shape, dtype], i) => [name, { data: datas[i], shape: [...shape], dtype }]));
 }
 
 // The camera, frames as GPU tensors (media/camera.js): {width, height, facingMode, deviceId, mirror, video}.
@@ -81,7 +87,9 @@ export class Model {
   // returns {name: {data: TypedArray, shape, dtype}}.
   async predict(inputs) {
     try {
-      return await this.py.predict_js(inputs); // Python builds the JS object: no proxy to free
+      const d = digest(inputs, this.inputs);
+      // Python builds the JS object: no proxy to free
+      return await (d ? this.py.predict_js(inputs, d.key, d.datas) : this.py.predict_js(inputs));
     } catch (e) {
       throw clean(e);
     }
@@ -113,6 +121,31 @@ export class Model {
     this.py.dispose();
     this.py.destroy();
   }
+}
+
+// The inputs' signature for Python (browser.py predict_js): per input, in the model's order, the
+// typed array's kind, shape and length, or a GPU frame's dtype and shape; and their data (or frame
+// handles). Reading them here is one call from Python instead of a dozen per input. null for
+// anything else: Python then reads the inputs itself and names what is wrong.
+function digest(inputs, specs) {
+  const byName = !Array.isArray(inputs);
+  if ((byName ? Object.keys(inputs).length : inputs.length) !== specs.length) return null;
+  const key = [];
+  const datas = [];
+  for (let i = 0; i < specs.length; i++) {
+    const x = byName ? inputs[specs[i].name] : inputs[i];
+    if (!x || typeof x !== "object" || !Array.isArray(x.shape) || !x.shape.every(Number.isInteger)) return null;
+    if ("handle" in x) {
+      if (typeof x.handle !== "number") return null;
+      key.push(`frame ${x.dtype} [${x.shape}]`);
+      datas.push(x.handle);
+    } else {
+      if ("dtype" in x || !ArrayBuffer.isView(x.data)) return null;
+      key.push(`${x.data.constructor.name} [${x.shape}] ${x.data.length}`);
+      datas.push(x.data);
+    }
+  }
+  return { key: key.join("; "), datas };
 }
 
 export async function load(url, { onProgress = () => {}, site, debug = false } = {}) {

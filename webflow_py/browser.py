@@ -16,10 +16,10 @@ is, with no upload and no readback.
 import json
 import time
 
-from .backends.webgl import Tensor, WebGLBackend  # noqa: F401  (Tensor: what predict_async returns)
+from .backends.webgl import Tensor, WebGLBackend, _js  # noqa: F401  (Tensor: what predict_async returns)
 from .errors import InputError, UnsupportedError
 from .format import parse_model
-from .model import Model
+from .model import Model, check_inputs
 
 
 async def load_async(url, on_progress=None):
@@ -29,9 +29,7 @@ async def load_async(url, on_progress=None):
     if webflow_js.gpuError:
         raise UnsupportedError(f"this browser has no usable WebGL2 ({webflow_js.gpuError}) and this "
                                "Pyodide has no numpy for the numpy backend: webflow cannot run here")
-    from pyodide.ffi import to_js
-
-    opts = to_js({"onProgress": on_progress} if on_progress else {}, dict_converter=_object)
+    opts = _js({"onProgress": on_progress} if on_progress else {})
     fetched = await webflow_js.fetchModel(url, opts)
     spec = parse_model(json.loads(fetched.text), url + "model.json" if url.endswith("/") else url)
     handles = await webflow_js.uploadWeights(webflow_js.backend, fetched.weights)
@@ -39,14 +37,14 @@ async def load_async(url, on_progress=None):
     return BrowserModel(spec, WebGLBackend(spec, webflow_js.backend, weights))
 
 
-def _object(entries):
-    from js import Object
-
-    return Object.fromEntries(entries)
-
-
 class BrowserModel(Model):
     """A Model whose backend is in the page: predictions are async."""
+
+    def __init__(self, spec, backend):
+        super().__init__(spec, backend)
+        self._input_names = [t.name for t in self.graph.inputs]
+        self._output_names = [t.name for t in self.graph.outputs]
+        self._signatures = {}  # predict_js's signature key -> (plan, [(name, shape, dtype, is a frame)], output metas)
 
     def input_specs(self):
         return [{"name": t.name, "dtype": t.dtype, "shape": [d if isinstance(d, int) else str(d) for d in t.shape]} for t in self.inputs]
@@ -62,34 +60,50 @@ class BrowserModel(Model):
         self._timed(t0)
         return out
 
-    async def predict_js(self, inputs):
-        """The JS API's entry: inputs a JS object {name: {data, shape}} or an array in input order."""
+    async def predict_js(self, inputs, key=None, datas=None):
+        """The JS API's entry: inputs a JS object {name: {data, shape}} or an array in input order.
+
+        key, datas (index.js): the inputs' signature (kind, shape and length of each) and their data
+        or frame handles, in input order. A signature these checks passed before names the same
+        shapes and dtypes, so a repeat call skips reading and checking every field through JS."""
+        import webflow_js
+
         t0 = time.perf_counter()
-        if hasattr(inputs, "length") and not hasattr(inputs, "data"):
-            inputs = [inputs[i] for i in range(inputs.length)]
-            feeds = self._collect(inputs, {})
+        known = self._signatures.get(key)
+        if known is None:
+            if hasattr(inputs, "length") and not hasattr(inputs, "data"):
+                inputs = [inputs[i] for i in range(inputs.length)]
+                feeds = self._collect(inputs, {})
+            else:
+                feeds = self._collect([{k: getattr(inputs, k) for k in _keys(inputs)}], {})
+            arrays = {t.name: _as_feed(feeds[t.name], t) for t in self.graph.inputs}
+            plan = self._checked_plan(arrays)
+            feed_metas = [(n, f.shape, f.dtype, f.handle is not None) for n, f in arrays.items()]
+            # the outputs' [name, shape, dtype] as JS, for index.js to put beside their data
+            out_metas = _js([[n, list(plan.metas[n].shape), plan.metas[n].dtype] for n in self._output_names])
+            if key is not None and not self._host_inputs:  # a host input's plan depends on its values
+                self._signatures[key] = (plan, feed_metas, out_metas)
         else:
-            feeds = self._collect([{k: getattr(inputs, k) for k in _keys(inputs)}], {})
-        arrays = {t.name: _as_feed(feeds[t.name], t) for t in self.graph.inputs}
-        out = _js_result(await self._run(arrays))
+            plan, feed_metas, out_metas = known
+            arrays = {n: _Feed(None, shape, dtype, handle=int(x)) if frame else _Feed(x, shape, dtype)
+                      for (n, shape, dtype, frame), x in zip(feed_metas, datas)}
+        out = webflow_js.outputs(out_metas, await self.backend.replay_async(plan, arrays, self._input_names, self._output_names))
         self._timed(t0)
         return out
 
-    async def _run(self, arrays):
-        from .model import check_inputs
-
+    def _checked_plan(self, arrays):
         given = {n: (f.shape, f.dtype, f.values() if n in self._host_inputs else None) for n, f in arrays.items()}
         check_inputs(self.graph.inputs, given)
-        plan = self.plan_for(given)
-        return await self.backend.run_async(plan, arrays, [t.name for t in self.graph.inputs], [t.name for t in self.graph.outputs])
+        return self.plan_for(given)
+
+    async def _run(self, arrays):
+        return await self.backend.run_async(self._checked_plan(arrays), arrays, self._input_names, self._output_names)
 
     async def profile_js(self, inputs):
         """Per-op GPU time of one inference (the JS API's Model.profile)."""
         feeds = self._collect([{k: getattr(inputs, k) for k in _keys(inputs)}], {})
         arrays = {t.name: _as_feed(feeds[t.name], t) for t in self.graph.inputs}
-        given = {n: (f.shape, f.dtype, f.values() if n in self._host_inputs else None) for n, f in arrays.items()}
-        plan = self.plan_for(given)
-        return await self.backend.profile_async(plan, arrays, [t.name for t in self.graph.inputs], [t.name for t in self.graph.outputs])
+        return await self.backend.profile_async(self._checked_plan(arrays), arrays, self._input_names, self._output_names)
 
     def _timed(self, t0):
         """Where the last inference's time went; python_ms is everything but JS and GPU time."""
@@ -166,9 +180,3 @@ def _as_feed(x, info):
                  "int64": BigInt64Array, "bool": Uint8Array}.get(info.dtype, Float32Array)
         return _Feed(typed.new(to_js(list(flat))), shape, info.dtype)
     raise InputError(f"input {info.name!r}: expected a JS {{data, shape}}, a numpy array or (flat list, shape), got {type(x).__name__}")
-
-
-def _js_result(outputs):
-    from pyodide.ffi import to_js
-
-    return to_js({n: {"data": t.data, "shape": list(t.shape), "dtype": t.dtype} for n, t in outputs.items()}, dict_converter=_object)

@@ -137,7 +137,13 @@ class WebGLBackend:
         return self._plan_ids[key]
 
     async def run_async(self, plan, feeds, input_names, output_names):
-        """One inference: upload the inputs, replay the plan, read the outputs (O(1) JS calls).
+        """One inference: {output name: Tensor}."""
+        datas = await self.replay_async(plan, feeds, input_names, output_names)
+        return {name: Tensor(data, plan.metas[name].shape, plan.metas[name].dtype) for name, data in zip(output_names, datas)}
+
+    async def replay_async(self, plan, feeds, input_names, output_names):
+        """One inference: upload the inputs, replay the plan, read the outputs (O(1) JS calls); returns
+        the JS array of the outputs' typed arrays, in output order.
 
         self.timing: milliseconds inside JS for the upload, the replay (issuing every draw) and
         the reads (waiting for the GPU); the caller's wall time minus these is Python's share."""
@@ -146,15 +152,19 @@ class WebGLBackend:
         handles, uploaded = _upload_feeds(self.js, feeds, input_names)
         t1 = time.perf_counter()
         try:
-            outs = list(self.js.replay(plan_id, _js(handles)))
+            outs = self.js.replay(plan_id, _js(handles))
         finally:
             for h in uploaded:
                 self.js.dispose(h)
         t2 = time.perf_counter()
-        result = await _read_all(self.js, plan, output_names, outs)
+        try:
+            datas = await self.js.readMany(outs)  # one GPU fence for all outputs
+        finally:
+            for h in outs:
+                self.js.dispose(h)
         t3 = time.perf_counter()
         self.timing = {"upload_ms": (t1 - t0) * 1e3, "replay_ms": (t2 - t1) * 1e3, "read_ms": (t3 - t2) * 1e3}
-        return result
+        return datas
 
     async def profile_async(self, plan, feeds, input_names, output_names):
         """One replay with every step timed on the GPU: {source, steps: [{name, op, ms}]}."""
@@ -241,16 +251,6 @@ def _nest(flat, shape):
         return list(flat)
     step = len(flat) // shape[0] if shape[0] else 0
     return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
-
-
-async def _read_all(js, plan, names, handles):
-    """Read the outputs behind one GPU fence (one wait for all), then free them."""
-    try:
-        datas = list(await js.readMany(_js(list(handles))))
-    finally:
-        for h in handles:
-            js.dispose(h)
-    return {name: Tensor(data, plan.metas[name].shape, plan.metas[name].dtype) for name, data in zip(names, datas)}
 
 
 def _upload_feeds(js, feeds, names):
