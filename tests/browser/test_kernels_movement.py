@@ -63,6 +63,9 @@ MOVEMENT = [
     Case("Transpose", [np.array(3.5, np.float32)], {"perm": []}, id="scalar"),
     Case("Transpose", [f32(2, 3, 4, 5, 2, 3)], {"perm": [5, 3, 1, 0, 2, 4]}, id="rank6"),
     Case("Transpose", [ints(1, 7, 1, 3)], id="reverse-int"),
+    Case("Transpose", [f32(2, 3, 5, 7)], {"perm": [0, 2, 3, 1]}, id="image-to-nhwc"),  # 3 channels: texels span pixels
+    Case("Transpose", [f32(3, 2, 1, 1)], {"perm": [0, 2, 3, 1]}, id="carry-twice"),  # [3,1,1,2]: carries past 2 dims
+    Case("Transpose", [f32(9, 1)], {"perm": [1, 0]}, id="one-row"),
     # Slice: clamping, negative steps, INT64 extremes, several axes
     Case("Slice", [BIG, i64(1, 5), i64(INT64_MAX, -3), i64(0, 2), i64(1, 2)], id="wrap"),
     Case("Slice", [f32(4, 5, 6, 7), i64(-1, INT64_MAX, 2), i64(INT64_MIN, 0, -100), i64(3, 1, 0), i64(-2, -1, -1)], id="rank4-neg"),

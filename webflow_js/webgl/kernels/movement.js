@@ -13,11 +13,36 @@ export function strides(shape) {
   return s;
 }
 
-// A strided view of X: element base + sum(c[k] * vstride[k]) (Transpose, Slice, Split).
+// A strided view of X: element base + sum(c[k] * vstride[k]) (Transpose, Slice, Split). A texel
+// kernel: the texel's first element is decomposed into coordinates once, the next 3 step along
+// the last dim (carrying into the one before), and only a carry past that decomposes again, so
+// an NCHW -> NHWC image transpose (3 channels) does not divide 4 times per texel.
 function view(rank, base, vstride) {
+  const R = rankOf(rank), L = R - 1;
+  const index = `j = base; for (int d = 0; d < ${R}; d++) j += c[d] * vstride[d];`;
+  const carry = L > 0
+    ? `c[${L}] = 0; c[${L - 1}]++; j += vstride[${L - 1}] - out_shape[${L}] * vstride[${L}];
+        if (c[${L - 1}] == out_shape[${L - 1}]) { out_coords(e + k, c); ${index} }`
+    : "";
   return {
     uniforms: { base: ["int", base], vstride: ["int", vstride.length ? vstride : [0]] },
-    body: `  int j = base;\n  for (int k = 0; k < ${rankOf(rank)}; k++) j += c[k] * vstride[k];\n  return X_flat(j);`,
+    texel: true,
+    body: `vec4 compute_texel(int t) {
+  int e = t * 4, c[${R}], j;
+  out_coords(e, c);
+  ${index}
+  vec4 r = vec4(0.0);
+  for (int k = 0; k < 4 && e + k < out_size; k++) {
+    if (k > 0) {
+      c[${L}]++; j += vstride[${L}];
+      if (c[${L}] == out_shape[${L}]) {
+        ${carry}
+      }
+    }
+    r[k] = X_flat(j);
+  }
+  return r;
+}`,
   };
 }
 
