@@ -1,7 +1,7 @@
 """GPU coverage for the conv and pool kernels beyond tests/ops/: every fast path of Conv
 (pointwise as a matrix product in both layouts, NHWC depthwise, NHWC 4-output-channel blocks with
 vec4 or scalar input channels, NCHW 4-wide output rows with and without overlapping windows;
-eager steps may write banded outputs, so the NHWC pointwise, depthwise and few-channel cases run
+eager steps may write banded outputs, so the NHWC pointwise and few-channel cases run
 register-blocked, and one chain feeds banded tensors to other kernels)
 and the general kernel, channels-last ConvTranspose, the 4-channel NHWC pools, 1-D and 3-D,
 groups, every padding mode, fused activations and residuals (Z) on every path, NaN/Inf, and tensors that wrap texture rows (more
@@ -184,7 +184,7 @@ def test_banded_tensors_feed_other_kernels(kernel_page):
     consts = {"x": x, "w1": f32(16, 8, 1, 1), "b1": f32(16), "w2": f32(16, 1, 3, 3), "b2": f32(16), "w3": f32(8, 16, 1, 1), "b3": f32(8)}
     chain = [  # (op, inputs, attrs, output)
         ("Conv", ["x", "w1", "b1"], {**NH, "activation": RELU6}, "y1"),  # pointwise: banded
-        ("Conv", ["y1", "w2", "b2"], {**NH, "group": 16, "pads": [1, 1, 1, 1]}, "y2"),  # depthwise: banded in and out
+        ("Conv", ["y1", "w2", "b2"], {**NH, "group": 16, "pads": [1, 1, 1, 1]}, "y2"),  # depthwise: banded in, plain out
         ("Conv", ["y2", "w3", "b3", "x"], NH, "y3"),  # pointwise with a plain residual
         ("Add", ["y1", "y2"], {}, "y4"),
         ("Transpose", ["y2"], {"perm": [0, 3, 1, 2]}, "y5"),

@@ -8,9 +8,11 @@
 //   NHWC, M/group % 4 == 0, few input channels   -> the same, all the fragment's weights loaded once
 //   NHWC, M/group % 4 == 0                       -> 4 output channels per fragment; input
 //       channels in vec4 steps, with that 4x4 block's weights for every tap loaded once
-// Where the backend allows a banded output (textures.js), the NHWC pointwise, depthwise and
-// few-channel kernels are register-blocked: a fragment writes 4 pixels' texels of the same
-// channels through 4 render targets, fetching the weights once for the 4.
+// Where the backend allows a banded output (textures.js), the NHWC pointwise and few-channel
+// kernels are register-blocked: a fragment writes 4 pixels' texels of the same channels through
+// 4 render targets, fetching the weights once for the 4. Depthwise is not: its 4 pixels a band
+// apart share no input fetches, so blocking saved 2% of MobileNetV2's warm time on SwiftShader
+// while its 4 unrolled copies of the taps cost 40% more first-inference compile time.
 //   NCHW 2-D, output width % 4 == 0              -> 4 neighbouring output x per fragment,
 //       sharing each fetched input (and weight) between the 4
 //   NCHW 2-D depthwise, other widths             -> 4 consecutive outputs per fragment,
@@ -157,7 +159,7 @@ function nhwcTaps(geo) {
 // Component `i` of a preloaded weight block `w` (vec4 array), as GLSL.
 const comp = (w, i) => `${w}[${i >> 2}].${"xyzw"[i & 3]}`;
 
-function nhwcDepthwise(geo, banded) {
+function nhwcDepthwise(geo) {
   const { coords, taps } = nhwcTaps(geo), T = geo.T;
   const lines = taps.map((tp) => `  if (ok${tp}) acc += X_texel((xb + x${tp}) >> 2) * vec4(${[0, 1, 2, 3].map((j) => comp("w", j * T + tp)).join(", ")});`);
   // W[m..m+3, 0, taps]: 4T floats in a row
@@ -167,7 +169,7 @@ ${Array.from({ length: T }, (_, q) => `  w[${q}] = W_texel(w0 + ${q});`).join("\
   const pixel = () => `  int xb = n * xsN + m;
   vec4 acc = vec4(0.0);
 ${lines.join("\n")}`;
-  return weightsOnce(geo, coords, weights, pixel, banded);
+  return weightsOnce(geo, coords, weights, pixel, false);
 }
 
 // Few input channels (a first layer): W[m..m+3] whole is Cg*T texels, loaded once; the channel
@@ -350,7 +352,7 @@ export const conv = {
     }
     let spec;
     const nhwc = geo.nhwc && geo.T <= MAX_UNROLLED_TAPS;
-    if (nhwc && geo.Cg === 1 && geo.Mg === 1 && geo.M % 4 === 0) spec = nhwcDepthwise(geo, banded);
+    if (nhwc && geo.Cg === 1 && geo.Mg === 1 && geo.M % 4 === 0) spec = nhwcDepthwise(geo);
     else if (nhwc && geo.Mg % 4 === 0 && geo.Cg % 4 !== 0 && geo.Cg * geo.T <= MAX_SMALL_BLOCK) spec = nhwcFewChannels(geo, banded);
     else if (nhwc && geo.Mg % 4 === 0) spec = nhwcBlocked(geo);
     else if (!geo.nhwc && geo.R === 2 && geo.Y.sizes[1] % 4 === 0 && geo.kernel[1] <= 16) spec = nchwRow(geo);
