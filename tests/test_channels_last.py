@@ -3,7 +3,6 @@ Transposes only at the edges, and every model still matches onnxruntime (atol 1e
 on the numpy backend at batch 1 and 3."""
 
 import json
-import warnings
 from collections import Counter
 
 import numpy as np
@@ -18,7 +17,7 @@ from webflow.cli import main as cli_main
 from webflow.converter import convert
 
 from tests.test_torch_models import _inputs
-from tests.torch_models import MODELS, export
+from tests.torch_models import MODELS, export, export_module
 
 ATOL, RTOL = 1e-4, 1e-3
 SPATIAL = ("Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool", "GlobalAveragePool", "GlobalMaxPool")
@@ -82,18 +81,7 @@ def _export(name, path, dynamo):
     if name in MODELS:
         return export(name, path, dynamo)
     torch.manual_seed(0)
-    module, args, ins, outs = EXTRA[name](torch.Generator().manual_seed(1))
-    module.eval()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if dynamo:
-            batch = torch.export.Dim("batch", min=1, max=1024)
-            torch.onnx.export(module, args, path, dynamo=True, input_names=ins, output_names=outs,
-                              dynamic_shapes=tuple({0: batch} for _ in args), verbose=False)
-        else:
-            torch.onnx.export(module, args, path, dynamo=False, input_names=ins, output_names=outs,
-                              dynamic_axes={n: {0: "batch"} for n in ins + outs})
-    return module, args, ins, outs
+    return export_module(*EXTRA[name](torch.Generator().manual_seed(1)), path, dynamo)
 
 
 def _graph(model_dir):

@@ -248,8 +248,7 @@ def landmark_model(tmp_path_factory):
     from webflow.converter import convert
 
     src = os.path.join(ROOT, ".cache", "models", "mediapipe", "hand_landmark_lite.tflite")
-    if not os.path.exists(src):
-        pytest.skip(f"{src} is missing (scripts/setup.sh fetches it)")
+    assert os.path.exists(src), f"{src} is missing (scripts/setup.sh fetches it)"
     out = str(tmp_path_factory.mktemp("hand_landmark") / "model")
     convert(src, out, log=lambda *a: None)
     return webflow.load(out)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402
 
 import webflow  # noqa: E402
 from webflow.converter import convert  # noqa: E402

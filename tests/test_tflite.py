@@ -23,7 +23,7 @@ from webflow.converter.frontends import frontend_for
 from webflow.converter.verify import source_runtime
 from webflow.errors import ConversionError, UnsupportedError
 
-tf = pytest.importorskip("tensorflow")
+import tensorflow as tf  # noqa: E402
 import tflite  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location(

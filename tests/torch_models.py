@@ -123,7 +123,11 @@ MODELS = ["cnn", "mobilenet_v2", "transformer", "gru", "lstm"]
 
 
 def export(name, path, dynamo=True):
-    module, args, ins, outs = build(name)
+    return export_module(*build(name), path, dynamo)
+
+
+def export_module(module, args, ins, outs, path, dynamo=True):
+    """ONNX of `module` with a symbolic batch (dim 0 of every input and output)."""
     module.eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

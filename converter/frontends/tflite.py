@@ -355,15 +355,7 @@ def _conv2d(imp, op):
     c = imp.shape(x)[3]
     if c % i:
         raise UnsupportedError(f"input channels {c} are not a multiple of the weight's {i}")
-    strides = [op.opt("StrideH", 1), op.opt("StrideW", 1)]
-    dilations = [op.opt("DilationHFactor", 1), op.opt("DilationWFactor", 1)]
-    base = _base(imp, op)
-    inputs = [imp.name(x), imp.weight(w, (0, 3, 1, 2), f"{imp.short_name(w)}_oihw")]
-    if _bias(imp, op, 2):
-        inputs.append(_bias(imp, op, 2))
-    attrs = {"kernel_shape": [kh, kw], "strides": strides, "dilations": dilations, "group": c // i,
-             "pads": _window_pads(imp, op, x, [kh, kw], strides, dilations), "layout": "NHWC"}
-    imp.emit_act("Conv", inputs, _out(imp, op), attrs, op.activation(), base)
+    _conv(imp, op, (0, 3, 1, 2), [kh, kw], c // i)
 
 
 @handles("DEPTHWISE_CONV_2D")
@@ -373,14 +365,20 @@ def _depthwise(imp, op):
     c = imp.shape(x)[3]
     if cm % c:
         raise UnsupportedError(f"weight channels {cm} are not a multiple of the input's {c}")
+    # [1, H, W, C*M] -> [C*M, 1, H, W]: output channel c*M + m reads input channel c, as group=C does
+    _conv(imp, op, (3, 0, 1, 2), [kh, kw], c)
+
+
+def _conv(imp, op, perm, kernel, group):
+    """An NHWC Conv from TFLite's (input, weight, bias): the weight permuted to ONNX's OIHW."""
+    x, w = op.ins[0], op.ins[1]
     strides = [op.opt("StrideH", 1), op.opt("StrideW", 1)]
     dilations = [op.opt("DilationHFactor", 1), op.opt("DilationWFactor", 1)]
-    # [1, H, W, C*M] -> [C*M, 1, H, W]: output channel c*M + m reads input channel c, as group=C does
-    inputs = [imp.name(x), imp.weight(w, (3, 0, 1, 2), f"{imp.short_name(w)}_oihw")]
+    inputs = [imp.name(x), imp.weight(w, perm, f"{imp.short_name(w)}_oihw")]
     if _bias(imp, op, 2):
         inputs.append(_bias(imp, op, 2))
-    attrs = {"kernel_shape": [kh, kw], "strides": strides, "dilations": dilations, "group": c,
-             "pads": _window_pads(imp, op, x, [kh, kw], strides, dilations), "layout": "NHWC"}
+    attrs = {"kernel_shape": kernel, "strides": strides, "dilations": dilations, "group": group,
+             "pads": _window_pads(imp, op, x, kernel, strides, dilations), "layout": "NHWC"}
     imp.emit_act("Conv", inputs, _out(imp, op), attrs, op.activation(), _base(imp, op))
 
 

@@ -8,7 +8,7 @@ import pytest
 from tests.browser.harness import decode, encode
 from tests.browser.site import model_page, served
 
-keras = pytest.importorskip("keras")
+import keras  # noqa: E402
 
 from tests.test_keras import FORMATS, MODELS, feeds_for, save  # noqa: E402
 from webflow.converter import convert  # noqa: E402

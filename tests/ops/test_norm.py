@@ -62,7 +62,7 @@ def test_against_onnxruntime(case):
 
 def test_lrn_3d_matches_torch():
     # onnxruntime's LRN takes 4-D input only; torch's window matches ONNX's for odd sizes
-    torch = pytest.importorskip("torch")
+    import torch  # a dev dependency: a missing one fails, never skips
     x = f32(2, 6, 13)
     want = torch.nn.functional.local_response_norm(torch.from_numpy(x), 5, alpha=0.3, beta=0.6, k=1.5).numpy()
     check_reference(Case("LRN", [x], {"size": 5, "alpha": 0.3, "beta": 0.6, "bias": 1.5}, onnx=False, expect=[want]))
@@ -71,7 +71,7 @@ def test_lrn_3d_matches_torch():
 def test_lrn_even_size_matches_torch_on_reversed_channels():
     # onnxruntime refuses even sizes. ONNX sums channels [c - 1, c + 2] for size 4, torch [c - 2, c + 1]:
     # the same windows once the channel order is reversed, so torch runs on reversed channels.
-    torch = pytest.importorskip("torch")
+    import torch  # a dev dependency: a missing one fails, never skips
     x = f32(2, 7, 3, 5)
     flipped = torch.from_numpy(np.ascontiguousarray(x[:, ::-1]))
     want = torch.nn.functional.local_response_norm(flipped, 4, alpha=0.01, beta=0.5, k=2.0).numpy()[:, ::-1]

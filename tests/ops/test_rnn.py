@@ -127,7 +127,7 @@ def test_against_onnxruntime(case):
 
 def test_lstm_matches_torch():
     """torch.nn.LSTM, bidirectional and batch-first. torch stacks gates i, f, g, o; ONNX i, o, f, c."""
-    torch = pytest.importorskip("torch")
+    import torch  # a dev dependency: a missing one fails, never skips
     size, hidden, batch, steps = 5, 6, 3, 7
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(size, hidden, batch_first=True, bidirectional=True)
@@ -151,7 +151,7 @@ def test_lstm_matches_torch():
 
 def test_gru_matches_torch():
     """torch.nn.GRU applies the reset gate after R_h (linear_before_reset=1). torch stacks r, z, n; ONNX z, r, h."""
-    torch = pytest.importorskip("torch")
+    import torch  # a dev dependency: a missing one fails, never skips
     size, hidden, batch, steps = 4, 5, 2, 6
     torch.manual_seed(1)
     gru = torch.nn.GRU(size, hidden)

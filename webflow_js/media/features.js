@@ -89,12 +89,7 @@ export class LogMel {
 
   push(samples) {
     const { win_length: win, hop_length: hop } = this.spec;
-    if (this.len + samples.length > this.buf.length) {
-      const bigger = new Float32Array(Math.max(2 * this.buf.length, this.len + samples.length));
-      bigger.set(this.buf.subarray(0, this.len));
-      this.buf = bigger;
-    }
-    this.buf.set(samples, this.len);
+    this.buf = append(this.buf, this.len, samples);
     this.len += samples.length;
     const out = [];
     while (this.frames * hop + win <= this.start + this.len) {
@@ -166,12 +161,7 @@ export class Resampler {
 
   push(samples) {
     if (this.rateIn === this.rateOut) return Float32Array.from(samples);
-    if (this.len + samples.length > this.buf.length) {
-      const bigger = new Float32Array(Math.max(2 * this.buf.length, this.len + samples.length));
-      bigger.set(this.buf.subarray(0, this.len));
-      this.buf = bigger;
-    }
-    this.buf.set(samples, this.len);
+    this.buf = append(this.buf, this.len, samples);
     this.len += samples.length;
     const end = this.start + this.len; // first stream index not yet here
     const out = [];
@@ -207,4 +197,15 @@ export function logMel(samples, spec = SPEC) {
   const data = new Float32Array(frames.length * spec.n_mels);
   frames.forEach((f, t) => data.set(f, t * spec.n_mels));
   return { data, shape: [frames.length, spec.n_mels] };
+}
+
+// buf[0..len) followed by samples, in buf when they fit, else in a buffer twice as large.
+function append(buf, len, samples) {
+  if (len + samples.length > buf.length) {
+    const bigger = new Float32Array(Math.max(2 * buf.length, len + samples.length));
+    bigger.set(buf.subarray(0, len));
+    buf = bigger;
+  }
+  buf.set(samples, len);
+  return buf;
 }
